@@ -1,0 +1,163 @@
+"""The dataset registry: what each dataset is, where its files live, and `load()`.
+
+Loader modules register a `DatasetInfo` each; `load(name, split)` finds it, checks the split,
+calls its loader, and applies `limit`.
+"""
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from nnlab.data.imageset import ImageSet
+from nnlab.errors import ConfigError, MissingDataError, UnknownNameError
+from nnlab.registry import Registry
+
+#: loader(root, split, seed, limit) -> ImageSet. File loaders may ignore `limit` (load() applies
+#: it); embedded generators use it as the number of images to make.
+Loader = Callable[[Path, str, int, "int | None"], ImageSet]
+
+DEFAULT_ROOT = Path("~/.cache/nnlab/data")
+FOLDER_PREFIX = "folder:"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a dataset is and how to load it.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. "mnist".
+    description : str
+        One line for `nnlab data list`.
+    classes : tuple of str
+        Class names in label order.
+    image_shape : tuple of int
+        (C, H, W) of every image.
+    splits : tuple of str
+        Valid split names; the first is the default training split.
+    loader : Loader
+        Makes the `ImageSet` of one split.
+    folder : str or None
+        Folder under the data root; None for embedded sets (made by the package itself).
+    patterns : tuple of str
+        Globs relative to the data root; the dataset is present when any matches.
+    source : str
+        Publisher / where to get the files, for messages.
+    """
+
+    name: str
+    description: str
+    classes: tuple[str, ...]
+    image_shape: tuple[int, int, int]
+    splits: tuple[str, ...]
+    loader: Loader
+    folder: str | None = None
+    patterns: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def embedded(self) -> bool:
+        return self.folder is None
+
+    def present(self, root: Path | None = None) -> bool:
+        """True for embedded sets, and for file sets with a matching file under the root."""
+        if self.embedded:
+            return True
+        root = data_root(root)
+        return any(next(root.glob(p), None) is not None for p in self.patterns)
+
+
+DATASETS: Registry[DatasetInfo] = Registry("dataset", "nnlab data list")
+
+
+def register(info: DatasetInfo) -> DatasetInfo:
+    """Add a dataset to the registry (a name registered twice is an error)."""
+    return DATASETS.add(info.name, info)
+
+
+def names() -> list[str]:
+    """Names of all registered datasets."""
+    _load_builtin()
+    return DATASETS.names()
+
+
+def info(name: str) -> DatasetInfo:
+    """The `DatasetInfo` for `name` (an `UnknownNameError` suggests close names)."""
+    _load_builtin()
+    return DATASETS.get(name)
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The data root: `root` if given, else `$NNLAB_DATA`, else ~/.cache/nnlab/data."""
+    if root is None:
+        root = os.environ.get("NNLAB_DATA") or DEFAULT_ROOT
+    return Path(root).expanduser()
+
+
+def load(
+    name: str,
+    split: str | None = None,
+    *,
+    root: str | os.PathLike | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+) -> ImageSet:
+    """Load one split of a dataset as an `ImageSet` (uint8 [N, C, H, W], int64 labels).
+
+    Parameters
+    ----------
+    name : str
+        A registered name (`nnlab data list`) or "folder:PATH" for an image-folder tree.
+    split : str, optional
+        One of the dataset's splits; default its first (training) split.
+    root : path, optional
+        Data root; default `$NNLAB_DATA` or ~/.cache/nnlab/data.
+    limit : int, optional
+        Keep at most this many images: a seeded random subset in original order (embedded sets
+        make exactly this many).
+    seed : int
+        Seed for `limit`'s subset and for embedded sets' generation.
+    """
+    if limit is not None and (not isinstance(limit, int) or limit < 1):
+        raise ConfigError(f"limit must be a positive integer or None, got {limit!r}")
+    if name.startswith(FOLDER_PREFIX):
+        from nnlab.data.loaders.folder import load_folder
+
+        imageset = load_folder(Path(name[len(FOLDER_PREFIX) :]).expanduser(), split or "all")
+    else:
+        spec = info(name)
+        split = split or spec.splits[0]
+        if split not in spec.splits:
+            raise UnknownNameError(
+                f"Dataset {name!r} has no split {split!r}; its splits are {', '.join(spec.splits)}."
+            )
+        imageset = spec.loader(data_root(root), split, seed, limit)
+    if limit is not None and len(imageset) > limit:
+        gen = torch.Generator().manual_seed(seed)
+        keep = torch.sort(torch.randperm(len(imageset), generator=gen)[:limit]).values
+        imageset = imageset.subset(keep)
+    return imageset
+
+
+def missing(spec: DatasetInfo, root: Path, wanted: str) -> MissingDataError:
+    """The error for a dataset whose files are not under the root: names them and the fix."""
+    return MissingDataError(
+        f"{spec.name}: {wanted} not found under {root / (spec.folder or '')}. "
+        f"Get it with `nnlab data fetch {spec.name}` or from {spec.source}, "
+        f"or point NNLAB_DATA at a folder that holds {spec.folder}/."
+    )
+
+
+_BUILTIN_LOADED = False
+
+
+def _load_builtin() -> None:
+    """Import the loader modules, which register the built-in datasets (once, lazily)."""
+    global _BUILTIN_LOADED
+    if not _BUILTIN_LOADED:
+        _BUILTIN_LOADED = True
+        import nnlab.data.loaders  # noqa: F401

@@ -1,0 +1,139 @@
+"""`ImageSet`: one split of a dataset held whole in memory as tensors."""
+
+from dataclasses import dataclass, field, replace
+
+import torch
+
+from nnlab.errors import ConfigError, NnlabError
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """A split as tensors: images `x` uint8 [N, C, H, W], labels `y` int64 [N].
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        uint8 images, shape (N, C, H, W), C = 1 (grey) or 3 (RGB).
+    y : torch.Tensor
+        int64 class indices into `classes`, shape (N,).
+    classes : tuple of str
+        Class names; `classes[y[i]]` is the name of image i.
+    name : str
+        Dataset name (e.g. "mnist"), used in reports.
+    split : str
+        Split name (e.g. "train").
+    notes : tuple of str
+        Facts a report should repeat (skipped unreadable files, substitutes, ...).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    classes: tuple[str, ...]
+    name: str
+    split: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self):
+        x, y = self.x, self.y
+        if x.dtype != torch.uint8 or x.ndim != 4:
+            raise NnlabError(
+                f"ImageSet {self.name!r}: x must be uint8 [N, C, H, W], got {x.dtype} {tuple(x.shape)}"
+            )
+        if y.dtype != torch.int64 or y.shape != (x.shape[0],):
+            raise NnlabError(
+                f"ImageSet {self.name!r}: y must be int64 [{x.shape[0]}], got {y.dtype} {tuple(y.shape)}"
+            )
+        if len(y) and (int(y.min()) < 0 or int(y.max()) >= len(self.classes)):
+            raise NnlabError(
+                f"ImageSet {self.name!r}: labels must lie in [0, {len(self.classes)}), "
+                f"got [{int(y.min())}, {int(y.max())}]"
+            )
+        object.__setattr__(self, "classes", tuple(self.classes))
+        object.__setattr__(self, "notes", tuple(self.notes))
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def __repr__(self) -> str:
+        return (
+            f"ImageSet({self.name!r}, split={self.split!r}, n={len(self)}, "
+            f"shape={self.image_shape}, classes={len(self.classes)}, device={self.device})"
+        )
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of one image."""
+        return tuple(self.x.shape[1:])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def device(self) -> torch.device:
+        return self.x.device
+
+    def to(self, device: str | torch.device) -> "ImageSet":
+        """The same set on `device`; the tensors move once, and not at all if already there."""
+        device = torch.device(device)
+        if self.x.device == device and self.y.device == device:
+            return self
+        return replace(self, x=self.x.to(device), y=self.y.to(device))
+
+    def subset(self, index: torch.Tensor) -> "ImageSet":
+        """The images at `index` (an int64 index tensor or a bool mask), in that order."""
+        index = index.to(self.x.device)
+        return replace(self, x=self.x[index], y=self.y[index])
+
+    def class_counts(self) -> torch.Tensor:
+        """Number of images per class, int64 [num_classes]."""
+        return torch.bincount(self.y.cpu(), minlength=self.num_classes)
+
+    def with_notes(self, *notes: str) -> "ImageSet":
+        """A copy with more report notes appended."""
+        return replace(self, notes=self.notes + tuple(notes))
+
+
+def split(
+    imageset: ImageSet, fractions: tuple[float, ...], *, seed: int = 0, stratify: bool = True
+) -> tuple[ImageSet, ...]:
+    """Split a set at random into parts of the given fractions (e.g. (0.8, 0.2)).
+
+    Stratified by default: each part keeps the class proportions of the whole. Deterministic for a
+    given seed; every image lands in exactly one part, and each part keeps the original order.
+
+    Parameters
+    ----------
+    imageset : ImageSet
+    fractions : tuple of float
+        Positive, summing to 1 (within 1e-6).
+    seed : int
+    stratify : bool
+
+    Returns
+    -------
+    tuple of ImageSet, one per fraction, named split "<split>[i]".
+    """
+    fractions = tuple(float(f) for f in fractions)
+    if not fractions or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
+        raise ConfigError(
+            f"split fractions must be positive and sum to 1, got {fractions}; e.g. (0.8, 0.2)"
+        )
+    gen = torch.Generator().manual_seed(seed)
+    y = imageset.y.cpu()
+    groups = [torch.nonzero(y == c).flatten() for c in range(imageset.num_classes)] if stratify else [
+        torch.arange(len(y))
+    ]
+    parts: list[list[torch.Tensor]] = [[] for _ in fractions]
+    for idx in groups:
+        idx = idx[torch.randperm(len(idx), generator=gen)]
+        # cumulative rounding: sizes sum exactly to len(idx)
+        bounds = [round(len(idx) * sum(fractions[:i])) for i in range(len(fractions) + 1)]
+        for i in range(len(fractions)):
+            parts[i].append(idx[bounds[i] : bounds[i + 1]])
+    out = []
+    for i, chunks in enumerate(parts):
+        index = torch.sort(torch.cat(chunks)).values
+        out.append(replace(imageset.subset(index), split=f"{imageset.split}[{i}]"))
+    return tuple(out)
