@@ -1,4 +1,4 @@
-"""Shared fixtures: the data root, and skip-or-fail for real datasets that are absent."""
+"""Shared fixtures: skip-or-fail for absent real datasets, and a per-session tensor cache."""
 
 import os
 from pathlib import Path
@@ -8,19 +8,24 @@ import pytest
 from nnlab.data import data_root
 
 
-def require_data(*relative: str) -> Path:
-    """The data root, after checking that every `relative` path exists under it.
+@pytest.fixture
+def require_data():
+    """A function `require_data(*relative) -> Path`: the data root, once the files are there.
 
     A missing file skips the test with the reason, or fails it when NNLAB_REQUIRE_DATA=1 (CI).
     """
-    root = data_root()
-    absent = [r for r in relative if not (root / r).exists()]
-    if absent:
-        reason = f"real data missing under {root}: {', '.join(absent)}"
-        if os.environ.get("NNLAB_REQUIRE_DATA") == "1":
-            pytest.fail(reason + " (NNLAB_REQUIRE_DATA=1)")
-        pytest.skip(reason)
-    return root
+
+    def check(*relative: str) -> Path:
+        root = data_root()
+        absent = [r for r in relative if not (root / r).exists()]
+        if absent:
+            reason = f"real data missing under {root}: {', '.join(absent)}"
+            if os.environ.get("NNLAB_REQUIRE_DATA") == "1":
+                pytest.fail(reason + " (NNLAB_REQUIRE_DATA=1)")
+            pytest.skip(reason)
+        return root
+
+    return check
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,112 @@
+"""MNIST, Fashion-MNIST, EMNIST letters and NotMNIST (IDX) from the real files."""
+
+import gzip
+import hashlib
+
+import numpy as np
+import pytest
+
+from nnlab.data import load
+from nnlab.data.formats.idx import read_idx
+from nnlab.errors import CorruptFileError, UnknownNameError
+
+
+def _pixels_sha(s):
+    return hashlib.sha256(s.x.numpy().tobytes()).hexdigest()[:16]
+
+
+# name, split, required file, N, per-class counts (first 3), pixel checksum
+CASES = [
+    ("mnist", "train", "mnist/train-images-idx3-ubyte.gz", 60000, [5923, 6742, 5958],
+     "741c988805d008ac"),
+    ("mnist", "test", "mnist/t10k-images-idx3-ubyte.gz", 10000, [980, 1135, 1032],
+     "6d87418db22cc802"),
+    ("fashion-mnist", "train", "fashion-mnist/train-images-idx3-ubyte.gz", 60000,
+     [6000, 6000, 6000], "2e487a6c89124f78"),
+    ("fashion-mnist", "test", "fashion-mnist/t10k-images-idx3-ubyte.gz", 10000,
+     [1000, 1000, 1000], "c867c93ff9536059"),
+    ("emnist-letters", "train", "emnist/emnist-letters-train-images-idx3-ubyte.gz", 124800,
+     [4800, 4800, 4800], "9d5d0a67fd893cbf"),
+    ("emnist-letters", "test", "emnist/emnist-letters-test-images-idx3-ubyte.gz", 20800,
+     [800, 800, 800], "29150cc5b2fb6126"),
+    ("notmnist", "all", "notmnist/t10k-images-idx3-ubyte.gz", 10000, [1000, 1000, 1000],
+     "6bda48464effe416"),
+    ("notmnist", "train", "notmnist/t10k-images-idx3-ubyte.gz", 8000, [800, 800, 800],
+     "971b20a3cbca4b03"),
+    ("notmnist", "test", "notmnist/t10k-images-idx3-ubyte.gz", 2000, [200, 200, 200],
+     "5c9c030de89965e9"),
+]
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("name,split,needed,n,counts,sha", CASES, ids=lambda v: str(v))
+def test_real_split(require_data, name, split, needed, n, counts, sha):
+    require_data(needed)
+    s = load(name, split)
+    assert len(s) == n and s.x.dtype.is_floating_point is False
+    assert s.x.shape[1:] == (1, 28, 28) and s.y.dtype.__str__() == "torch.int64"
+    assert s.class_counts()[:3].tolist() == counts
+    assert _pixels_sha(s) == sha
+
+
+@pytest.mark.data
+def test_emnist_is_upright_and_zero_based(require_data):
+    require_data("emnist/emnist-letters-test-images-idx3-ubyte.gz")
+    s = load("emnist-letters", "test")
+    assert s.classes[0] == "A" and int(s.y.min()) == 0 and int(s.y.max()) == 25
+    # Upright 'I's are tall and thin: their ink spreads down the rows more than across columns.
+    ink = s.x[s.y == s.classes.index("I")].float().mean(0)[0]
+    rows, cols = ink.sum(1), ink.sum(0)
+    assert (rows > rows.max() * 0.2).sum() > (cols > cols.max() * 0.2).sum()
+
+
+@pytest.mark.data
+def test_notmnist_split_is_a_partition(require_data):
+    require_data("notmnist/t10k-images-idx3-ubyte.gz")
+    whole, train, test = (load("notmnist", s) for s in ("all", "train", "test"))
+    rows = {bytes(r) for r in whole.x.flatten(1).numpy()}
+    both = {bytes(r) for r in train.x.flatten(1).numpy()} | {bytes(r) for r in test.x.flatten(1).numpy()}
+    assert rows == both and len(train) + len(test) == len(whole)
+
+
+def _write_idx(path, array, magic_type=0x08):
+    header = bytes([0, 0, magic_type, array.ndim]) + np.array(array.shape, ">u4").tobytes()
+    data = header + array.astype(np.uint8).tobytes()
+    if path.suffix == ".gz":
+        data = gzip.compress(data)
+    path.write_bytes(data)
+
+
+def test_idx_round_trip_plain_and_gzip(tmp_path):
+    a = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    for name in ("x-idx3-ubyte", "x-idx3-ubyte.gz"):
+        _write_idx(tmp_path / name, a)
+        np.testing.assert_array_equal(read_idx(tmp_path / name), a)
+
+
+def test_idx_wrong_magic(tmp_path):
+    _write_idx(tmp_path / "bad-idx3-ubyte", np.zeros((2, 2, 2)), magic_type=0x0D)
+    with pytest.raises(CorruptFileError, match="bad-idx3-ubyte.*magic"):
+        read_idx(tmp_path / "bad-idx3-ubyte")
+
+
+def test_idx_truncated_gzip(tmp_path):
+    _write_idx(tmp_path / "t-idx3-ubyte.gz", np.random.default_rng(0).integers(0, 255, (50, 28, 28)))
+    data = (tmp_path / "t-idx3-ubyte.gz").read_bytes()
+    (tmp_path / "t-idx3-ubyte.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptFileError, match="t-idx3-ubyte.gz.*truncated"):
+        read_idx(tmp_path / "t-idx3-ubyte.gz")
+
+
+def test_idx_short_payload(tmp_path):
+    p = tmp_path / "s-idx1-ubyte"
+    p.write_bytes(bytes([0, 0, 8, 1]) + np.array([10], ">u4").tobytes() + bytes(5))
+    with pytest.raises(CorruptFileError, match="truncated"):
+        read_idx(p)
+
+
+def test_unknown_dataset_and_split():
+    with pytest.raises(UnknownNameError, match="Did you mean: mnist"):
+        load("mnsit")
+    with pytest.raises(UnknownNameError, match="splits are train, test"):
+        load("mnist", "valid")
