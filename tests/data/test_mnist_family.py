@@ -17,24 +17,78 @@ def _pixels_sha(s):
 
 # name, split, required file, N, per-class counts (first 3), pixel checksum
 CASES = [
-    ("mnist", "train", "mnist/train-images-idx3-ubyte.gz", 60000, [5923, 6742, 5958],
-     "741c988805d008ac"),
-    ("mnist", "test", "mnist/t10k-images-idx3-ubyte.gz", 10000, [980, 1135, 1032],
-     "6d87418db22cc802"),
-    ("fashion-mnist", "train", "fashion-mnist/train-images-idx3-ubyte.gz", 60000,
-     [6000, 6000, 6000], "2e487a6c89124f78"),
-    ("fashion-mnist", "test", "fashion-mnist/t10k-images-idx3-ubyte.gz", 10000,
-     [1000, 1000, 1000], "c867c93ff9536059"),
-    ("emnist-letters", "train", "emnist/emnist-letters-train-images-idx3-ubyte.gz", 124800,
-     [4800, 4800, 4800], "9d5d0a67fd893cbf"),
-    ("emnist-letters", "test", "emnist/emnist-letters-test-images-idx3-ubyte.gz", 20800,
-     [800, 800, 800], "29150cc5b2fb6126"),
-    ("notmnist", "all", "notmnist/t10k-images-idx3-ubyte.gz", 10000, [1000, 1000, 1000],
-     "6bda48464effe416"),
-    ("notmnist", "train", "notmnist/t10k-images-idx3-ubyte.gz", 8000, [800, 800, 800],
-     "971b20a3cbca4b03"),
-    ("notmnist", "test", "notmnist/t10k-images-idx3-ubyte.gz", 2000, [200, 200, 200],
-     "5c9c030de89965e9"),
+    (
+        "mnist",
+        "train",
+        "mnist/train-images-idx3-ubyte.gz",
+        60000,
+        [5923, 6742, 5958],
+        "741c988805d008ac",
+    ),
+    (
+        "mnist",
+        "test",
+        "mnist/t10k-images-idx3-ubyte.gz",
+        10000,
+        [980, 1135, 1032],
+        "6d87418db22cc802",
+    ),
+    (
+        "fashion-mnist",
+        "train",
+        "fashion-mnist/train-images-idx3-ubyte.gz",
+        60000,
+        [6000, 6000, 6000],
+        "2e487a6c89124f78",
+    ),
+    (
+        "fashion-mnist",
+        "test",
+        "fashion-mnist/t10k-images-idx3-ubyte.gz",
+        10000,
+        [1000, 1000, 1000],
+        "c867c93ff9536059",
+    ),
+    (
+        "emnist-letters",
+        "train",
+        "emnist/emnist-letters-train-images-idx3-ubyte.gz",
+        124800,
+        [4800, 4800, 4800],
+        "9d5d0a67fd893cbf",
+    ),
+    (
+        "emnist-letters",
+        "test",
+        "emnist/emnist-letters-test-images-idx3-ubyte.gz",
+        20800,
+        [800, 800, 800],
+        "29150cc5b2fb6126",
+    ),
+    (
+        "notmnist",
+        "all",
+        "notmnist/t10k-images-idx3-ubyte.gz",
+        10000,
+        [1000, 1000, 1000],
+        "6bda48464effe416",
+    ),
+    (
+        "notmnist",
+        "train",
+        "notmnist/t10k-images-idx3-ubyte.gz",
+        8000,
+        [800, 800, 800],
+        "971b20a3cbca4b03",
+    ),
+    (
+        "notmnist",
+        "test",
+        "notmnist/t10k-images-idx3-ubyte.gz",
+        2000,
+        [200, 200, 200],
+        "5c9c030de89965e9",
+    ),
 ]
 
 
@@ -65,7 +119,9 @@ def test_notmnist_split_is_a_partition(require_data):
     require_data("notmnist/t10k-images-idx3-ubyte.gz")
     whole, train, test = (load("notmnist", s) for s in ("all", "train", "test"))
     rows = {bytes(r) for r in whole.x.flatten(1).numpy()}
-    both = {bytes(r) for r in train.x.flatten(1).numpy()} | {bytes(r) for r in test.x.flatten(1).numpy()}
+    both = {bytes(r) for r in train.x.flatten(1).numpy()} | {
+        bytes(r) for r in test.x.flatten(1).numpy()
+    }
     assert rows == both and len(train) + len(test) == len(whole)
 
 
@@ -91,7 +147,9 @@ def test_idx_wrong_magic(tmp_path):
 
 
 def test_idx_truncated_gzip(tmp_path):
-    _write_idx(tmp_path / "t-idx3-ubyte.gz", np.random.default_rng(0).integers(0, 255, (50, 28, 28)))
+    _write_idx(
+        tmp_path / "t-idx3-ubyte.gz", np.random.default_rng(0).integers(0, 255, (50, 28, 28))
+    )
     data = (tmp_path / "t-idx3-ubyte.gz").read_bytes()
     (tmp_path / "t-idx3-ubyte.gz").write_bytes(data[: len(data) // 2])
     with pytest.raises(CorruptFileError, match="t-idx3-ubyte.gz.*truncated"):

@@ -53,8 +53,9 @@ def cached(tag: str, sources: Sequence[Path], build: Callable[[], ImageSet]) -> 
     if path.exists():
         try:
             d = torch.load(path, weights_only=True)
-            return ImageSet(d["x"], d["y"], tuple(d["classes"]), d["name"], d["split"],
-                            tuple(d["notes"]))
+            return ImageSet(
+                d["x"], d["y"], tuple(d["classes"]), d["name"], d["split"], tuple(d["notes"])
+            )
         except Exception as exc:  # a damaged cache entry is rebuilt, never trusted
             log.warning("ignoring unreadable cache file %s (%s)", path, exc)
     imageset = build()
@@ -64,8 +65,14 @@ def cached(tag: str, sources: Sequence[Path], build: Callable[[], ImageSet]) -> 
 
 def _save(path: Path, s: ImageSet) -> None:
     """Write atomically (temporary name, then rename); a read-only cache is only logged."""
-    payload = {"x": s.x.cpu().contiguous(), "y": s.y.cpu(), "classes": list(s.classes),
-               "name": s.name, "split": s.split, "notes": list(s.notes)}
+    payload = {
+        "x": s.x.cpu().contiguous(),
+        "y": s.y.cpu(),
+        "classes": list(s.classes),
+        "name": s.name,
+        "split": s.split,
+        "notes": list(s.notes),
+    }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")

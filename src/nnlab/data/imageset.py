@@ -122,9 +122,11 @@ def split(
         )
     gen = torch.Generator().manual_seed(seed)
     y = imageset.y.cpu()
-    groups = [torch.nonzero(y == c).flatten() for c in range(imageset.num_classes)] if stratify else [
-        torch.arange(len(y))
-    ]
+    groups = (
+        [torch.nonzero(y == c).flatten() for c in range(imageset.num_classes)]
+        if stratify
+        else [torch.arange(len(y))]
+    )
     parts: list[list[torch.Tensor]] = [[] for _ in fractions]
     for idx in groups:
         idx = idx[torch.randperm(len(idx), generator=gen)]

@@ -22,34 +22,56 @@ from nnlab.errors import CorruptFileError
 
 DIGITS = tuple(string.digits)
 LETTERS = tuple(string.ascii_uppercase)
-FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+FASHION = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 NOTMNIST_CLASSES = tuple("ABCDEFGHIJ")
 NOTMNIST_SPLIT_SEED = 2011
 _IDX_STEMS = {"train": "train", "test": "t10k"}
 
 
-def _pair(folder: Path, prefix: str, split: str, spec: DatasetInfo) -> tuple[np.ndarray, np.ndarray]:
+def _pair(
+    folder: Path, prefix: str, split: str, spec: DatasetInfo
+) -> tuple[np.ndarray, np.ndarray]:
     """Images (N, H, W) and labels (N,) of one IDX split, checked against each other."""
     images = find_idx(folder, f"{prefix}-images-idx3-ubyte")
     labels = find_idx(folder, f"{prefix}-labels-idx1-ubyte")
     if images is None or labels is None:
-        raise missing(spec, folder.parent, f"{prefix}-images-idx3-ubyte[.gz] and its labels "
-                                           f"({split} split)")
+        raise missing(
+            spec, folder.parent, f"{prefix}-images-idx3-ubyte[.gz] and its labels ({split} split)"
+        )
     x, y = read_idx(images), read_idx(labels)
     if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
-        raise CorruptFileError(f"{images} and {labels}: {x.shape} images but {y.shape} labels; "
-                               f"the pair does not belong together.")
+        raise CorruptFileError(
+            f"{images} and {labels}: {x.shape} images but {y.shape} labels; "
+            f"the pair does not belong together."
+        )
     return x, y
 
 
 def _imageset(x: np.ndarray, y: np.ndarray, spec: DatasetInfo, split: str) -> ImageSet:
     """Wrap (N, H, W) uint8 images and integer labels as an `ImageSet` [N, 1, H, W]."""
     if len(y) and int(y.max()) >= len(spec.classes):
-        raise CorruptFileError(f"{spec.name} {split}: label {int(y.max())} is out of range for "
-                               f"{len(spec.classes)} classes; the label file is not this dataset's.")
-    return ImageSet(torch.from_numpy(np.ascontiguousarray(x)).unsqueeze(1),
-                    torch.from_numpy(y.astype(np.int64)), spec.classes, spec.name, split)
+        raise CorruptFileError(
+            f"{spec.name} {split}: label {int(y.max())} is out of range for "
+            f"{len(spec.classes)} classes; the label file is not this dataset's."
+        )
+    return ImageSet(
+        torch.from_numpy(np.ascontiguousarray(x)).unsqueeze(1),
+        torch.from_numpy(y.astype(np.int64)),
+        spec.classes,
+        spec.name,
+        split,
+    )
 
 
 def _idx_loader(name: str):
@@ -75,25 +97,40 @@ def _emnist_loader(variant: str):
 
 # ---- NotMNIST: IDX redistribution, or the original folders of PNGs
 
+
 def _notmnist_all(root: Path) -> ImageSet:
     spec = _SPECS["notmnist"]
     folder = root / spec.folder
     for src in (folder / "notMNIST_small", folder):
         if all((src / c).is_dir() for c in NOTMNIST_CLASSES):
-            files = sorted(p for c in NOTMNIST_CLASSES for p in (src / c).glob("*.png"))
-            return cached("notmnist-folders", [src / c for c in NOTMNIST_CLASSES],
-                          lambda: _notmnist_pngs([(p.read_bytes(), str(p)) for p in files],
-                                                 [p.parent.name for p in files], str(src)))
-    for tgz in sorted(folder.glob("notMNIST_small.tar*")) + sorted(folder.glob("notMNIST_small.tgz")):
-        return cached("notmnist-tar", [tgz], lambda tgz=tgz: _notmnist_tar(tgz))
-    parts = [_pair(folder, stem, stem, spec) for stem in ("train", "t10k")
-             if find_idx(folder, f"{stem}-images-idx3-ubyte")]
+            dirs = [src / c for c in NOTMNIST_CLASSES]
+            return cached("notmnist-folders", dirs, lambda src=src: _notmnist_folders(src))
+    archives = sorted(folder.glob("notMNIST_small.t*gz")) + sorted(
+        folder.glob("notMNIST_small.tar")
+    )
+    if archives:
+        return cached("notmnist-tar", archives[:1], lambda: _notmnist_tar(archives[0]))
+    parts = [
+        _pair(folder, stem, stem, spec)
+        for stem in ("train", "t10k")
+        if find_idx(folder, f"{stem}-images-idx3-ubyte")
+    ]
     if not parts:
-        raise missing(spec, root, "notMNIST_small/ (A..J folders of PNGs), notMNIST_small.tar.gz "
-                                  "or the MNIST-format IDX files")
+        raise missing(
+            spec,
+            root,
+            "notMNIST_small/ (A..J folders of PNGs), notMNIST_small.tar.gz "
+            "or the MNIST-format IDX files",
+        )
     x = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
     return _imageset(x, y, spec, "all")
+
+
+def _notmnist_folders(src: Path) -> ImageSet:
+    files = sorted(p for c in NOTMNIST_CLASSES for p in (src / c).glob("*.png"))
+    items = [(p.read_bytes(), str(p)) for p in files]
+    return _notmnist_pngs(items, [p.parent.name for p in files], str(src))
 
 
 def _notmnist_tar(tgz: Path) -> ImageSet:
@@ -109,8 +146,14 @@ def _notmnist_pngs(items: list[tuple[bytes, str]], letters: list[str], source: s
     arrays, kept, bad = decode_many(items, channels=1, skip_bad=True)
     x = stack_hwc(arrays, source)
     y = torch.tensor([NOTMNIST_CLASSES.index(letters[i]) for i in kept], dtype=torch.int64)
-    notes = (f"notmnist: skipped {len(bad)} unreadable PNG file(s) of {len(items)} "
-             f"(the original notMNIST_small has a few).",) if bad else ()
+    notes = (
+        (
+            f"notmnist: skipped {len(bad)} unreadable PNG file(s) of {len(items)} "
+            f"(the original notMNIST_small has a few).",
+        )
+        if bad
+        else ()
+    )
     return ImageSet(torch.from_numpy(x), y, NOTMNIST_CLASSES, "notmnist", "all", notes)
 
 
@@ -125,8 +168,10 @@ def _load_notmnist(root: Path, split: str, seed: int, limit: int | None) -> Imag
 def split_notmnist(whole: ImageSet) -> tuple[ImageSet, ImageSet]:
     """The documented fixed split of NotMNIST: stratified 80 % train / 20 % test."""
     train, test = split(whole, (0.8, 0.2), seed=NOTMNIST_SPLIT_SEED)
-    return (ImageSet(train.x, train.y, whole.classes, whole.name, "train", whole.notes),
-            ImageSet(test.x, test.y, whole.classes, whole.name, "test", whole.notes))
+    return (
+        ImageSet(train.x, train.y, whole.classes, whole.name, "train", whole.notes),
+        ImageSet(test.x, test.y, whole.classes, whole.name, "test", whole.notes),
+    )
 
 
 # ---- registration
@@ -147,23 +192,56 @@ def _add(info: DatasetInfo) -> None:
     _SPECS[info.name] = register(info)
 
 
-_add(DatasetInfo(
-    "mnist", "Handwritten digits 0-9 (LeCun et al.), 60k train / 10k test", DIGITS, (1, 28, 28),
-    ("train", "test"), _idx_loader("mnist"), folder="mnist",
-    patterns=("mnist/train-images*idx3-ubyte*",), source="https://yann.lecun.com/exdb/mnist/"))
-_add(DatasetInfo(
-    "fashion-mnist", "Zalando clothing images, 10 classes, 60k train / 10k test", FASHION,
-    (1, 28, 28), ("train", "test"), _idx_loader("fashion-mnist"), folder="fashion-mnist",
-    patterns=("fashion-mnist/train-images*idx3-ubyte*",),
-    source="https://github.com/zalandoresearch/fashion-mnist"))
-_add(DatasetInfo(
-    "notmnist", "Letters A-J in many fonts (Bulatov), notMNIST_small or its IDX redistribution",
-    NOTMNIST_CLASSES, (1, 28, 28), ("all", "train", "test"), _load_notmnist, folder="notmnist",
-    patterns=("notmnist/*idx3-ubyte*", "notmnist/notMNIST_small*", "notmnist/A"),
-    source="http://yaroslavvb.blogspot.com/2011/09/notmnist-dataset.html"))
+_add(
+    DatasetInfo(
+        "mnist",
+        "Handwritten digits 0-9 (LeCun et al.), 60k train / 10k test",
+        DIGITS,
+        (1, 28, 28),
+        ("train", "test"),
+        _idx_loader("mnist"),
+        folder="mnist",
+        patterns=("mnist/train-images*idx3-ubyte*",),
+        source="https://yann.lecun.com/exdb/mnist/",
+    )
+)
+_add(
+    DatasetInfo(
+        "fashion-mnist",
+        "Zalando clothing images, 10 classes, 60k train / 10k test",
+        FASHION,
+        (1, 28, 28),
+        ("train", "test"),
+        _idx_loader("fashion-mnist"),
+        folder="fashion-mnist",
+        patterns=("fashion-mnist/train-images*idx3-ubyte*",),
+        source="https://github.com/zalandoresearch/fashion-mnist",
+    )
+)
+_add(
+    DatasetInfo(
+        "notmnist",
+        "Letters A-J in many fonts (Bulatov), notMNIST_small or its IDX redistribution",
+        NOTMNIST_CLASSES,
+        (1, 28, 28),
+        ("all", "train", "test"),
+        _load_notmnist,
+        folder="notmnist",
+        patterns=("notmnist/*idx3-ubyte*", "notmnist/notMNIST_small*", "notmnist/A"),
+        source="http://yaroslavvb.blogspot.com/2011/09/notmnist-dataset.html",
+    )
+)
 for _variant, _classes in _EMNIST_CLASSES.items():
-    _add(DatasetInfo(
-        f"emnist-{_variant}", f"EMNIST {_variant} (NIST SD 19 handwriting, Cohen et al. 2017)",
-        _classes, (1, 28, 28), ("train", "test"), _emnist_loader(_variant), folder="emnist",
-        patterns=(f"emnist/emnist-{_variant}-train-images*",),
-        source="https://www.nist.gov/itl/products-and-services/emnist-dataset"))
+    _add(
+        DatasetInfo(
+            f"emnist-{_variant}",
+            f"EMNIST {_variant} (NIST SD 19 handwriting, Cohen et al. 2017)",
+            _classes,
+            (1, 28, 28),
+            ("train", "test"),
+            _emnist_loader(_variant),
+            folder="emnist",
+            patterns=(f"emnist/emnist-{_variant}-train-images*",),
+            source="https://www.nist.gov/itl/products-and-services/emnist-dataset",
+        )
+    )
