@@ -38,11 +38,13 @@ class ImageSet:
         x, y = self.x, self.y
         if x.dtype != torch.uint8 or x.ndim != 4:
             raise NnlabError(
-                f"ImageSet {self.name!r}: x must be uint8 [N, C, H, W], got {x.dtype} {tuple(x.shape)}"
+                f"ImageSet {self.name!r}: x must be uint8 [N, C, H, W], "
+                f"got {x.dtype} {tuple(x.shape)}"
             )
         if y.dtype != torch.int64 or y.shape != (x.shape[0],):
             raise NnlabError(
-                f"ImageSet {self.name!r}: y must be int64 [{x.shape[0]}], got {y.dtype} {tuple(y.shape)}"
+                f"ImageSet {self.name!r}: y must be int64 [{x.shape[0]}], "
+                f"got {y.dtype} {tuple(y.shape)}"
             )
         if len(y) and (int(y.min()) < 0 or int(y.max()) >= len(self.classes)):
             raise NnlabError(
