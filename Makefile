@@ -3,20 +3,21 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SHARED_DATA := $(abspath ../shared/data)
-# Use ../shared/data when it exists and the user has not chosen a data root.
+# The team's shared data folder sits beside the checkout (../shared/data); a clone made
+# elsewhere on the same machine finds it at /work/shared/data. A user's NNLAB_DATA wins.
+SHARED_DATA := $(firstword $(wildcard $(abspath ../shared/data) /work/shared/data))
 ifeq ($(origin NNLAB_DATA), undefined)
-ifneq ($(wildcard $(SHARED_DATA)),)
+ifneq ($(SHARED_DATA),)
 export NNLAB_DATA := $(SHARED_DATA)
 endif
 endif
 
 .PHONY: demo test lint bench clean
 
+# torch first, pinned: here that is the local CPU build; a looser spec pulls CUDA wheels.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# torch first, pinned: here that is the local CPU build; a looser spec pulls CUDA wheels.
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $(STAMP)
