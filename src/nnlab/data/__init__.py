@@ -1,6 +1,20 @@
-"""Datasets as whole-split tensors: `load(name, split)` -> `ImageSet`."""
+"""Datasets as whole-split tensors: `load(name, split)` -> `ImageSet`, `batches`, `transforms`."""
 
+from nnlab.data import transforms
 from nnlab.data.catalog import DatasetInfo, data_root, info, load, names, register
 from nnlab.data.imageset import ImageSet, split
+from nnlab.data.pipeline import Batches, batches
 
-__all__ = ["DatasetInfo", "ImageSet", "data_root", "info", "load", "names", "register", "split"]
+__all__ = [
+    "Batches",
+    "DatasetInfo",
+    "ImageSet",
+    "batches",
+    "data_root",
+    "info",
+    "load",
+    "names",
+    "register",
+    "split",
+    "transforms",
+]
