@@ -1,0 +1,296 @@
+"""The `nnlab` command: a table of subcommands, one small function each.
+
+A command is a `Command` in `COMMANDS`: its words (("data", "fetch")), a help line, a function
+that adds its arguments, and the function that runs it. `main` turns every `NnlabError` into a
+one-line `nnlab: error: ...` and exit status 2; anything else is a bug and keeps its traceback.
+Importing this module stays light: torch-heavy modules are imported inside the commands.
+"""
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from nnlab import __version__
+from nnlab.errors import ConfigError, CorruptFileError, NnlabError
+
+# ---- the command table
+
+
+@dataclass(frozen=True)
+class Command:
+    """One `nnlab` subcommand.
+
+    Parameters
+    ----------
+    words : tuple of str
+        The words that name it, e.g. ("data", "fetch").
+    help : str
+        One line for `--help`.
+    run : callable
+        `run(args) -> int`, the exit status.
+    arguments : callable, optional
+        `arguments(parser)` adds the command's own arguments.
+    """
+
+    words: tuple[str, ...]
+    help: str
+    run: Callable[[argparse.Namespace], int]
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+#: help lines of the words that group commands (`nnlab data ...`)
+GROUPS: dict[tuple[str, ...], str] = {
+    ("data",): "datasets: list them, verify their files, download them",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are `ConfigError`s, printed like every other error."""
+
+    def error(self, message: str):
+        raise ConfigError(f"{message} (see `{self.prog} --help`)")
+
+
+def build_parser(commands: list[Command]) -> argparse.ArgumentParser:
+    """The argument parser for a command table: nested subcommands, one leaf per command."""
+    root = _Parser(
+        prog="nnlab",
+        description="Reproduce classic deep-learning studies on image classification.",
+    )
+    root.add_argument("--version", action="version", version=f"nnlab {__version__}")
+    parsers: dict[tuple[str, ...], argparse.ArgumentParser] = {(): root}
+    groups: dict[tuple[str, ...], argparse._SubParsersAction] = {}
+    for cmd in commands:
+        for depth in range(1, len(cmd.words) + 1):
+            words = cmd.words[:depth]
+            if words in parsers:
+                continue
+            parent = words[:-1]
+            if parent not in groups:
+                groups[parent] = parsers[parent].add_subparsers(
+                    dest=f"_word{depth}", metavar="COMMAND", required=True
+                )
+            is_leaf = depth == len(cmd.words)
+            text = cmd.help if is_leaf else GROUPS.get(words, "")
+            parsers[words] = groups[parent].add_parser(words[-1], help=text, description=text)
+        leaf = parsers[cmd.words]
+        if cmd.arguments is not None:
+            cmd.arguments(leaf)
+        leaf.set_defaults(run=cmd.run)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `nnlab` with `argv` (default `sys.argv[1:]`); returns the exit status.
+
+    0: success; 2: an `NnlabError` (a usage error, missing or corrupt data, ...), printed as
+    `nnlab: error: <message>`; 130: interrupted. Other exceptions propagate with their traceback.
+    """
+    parser = build_parser(COMMANDS)
+    try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help and --version print, then exit 0
+            return int(exc.code or 0)
+        return args.run(args)
+    except NnlabError as exc:
+        print(f"nnlab: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nnlab: interrupted", file=sys.stderr)
+        return 130
+
+
+# ---- output helpers
+
+
+def _console(stderr: bool = False):
+    """A rich Console; off a terminal it is wide enough that table rows stay one line each."""
+    from rich.console import Console
+
+    console = Console(stderr=stderr, markup=False, highlight=False)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, markup=False, highlight=False, width=200)
+    return console
+
+
+def _table(*columns: str):
+    from rich.table import Table
+
+    table = Table()
+    for col in columns:
+        # names stay whole; a long check text (a full sha256) folds rather than being cut short
+        table.add_column(
+            col,
+            no_wrap=col in {"name", "dataset", "file"},
+            overflow="fold" if col == "check" else "ellipsis",
+        )
+    return table
+
+
+def _styled(text: str, style: str):
+    from rich.text import Text
+
+    return Text(text, style=style)
+
+
+@contextlib.contextmanager
+def _download_bars() -> Iterator[Callable[[str, int, int | None], None] | None]:
+    """A progress callback drawing rich bars on stderr, or None when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    columns += (TransferSpeedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=_console(stderr=True)) as bars:
+        tasks: dict[str, int] = {}
+
+        def update(label: str, done: int, total: int | None) -> None:
+            if label not in tasks:
+                tasks[label] = bars.add_task(label, total=total)
+            bars.update(tasks[label], completed=done)
+
+        yield update
+
+
+# ---- nnlab data ...
+
+#: how each status of `data list` and `data verify` is coloured on a terminal
+_STATUS_STYLE = {
+    "present": "green",
+    "embedded": "cyan",
+    "missing": "yellow",
+    "ok": "green",
+    "absent": "dim",
+    "unverified": "yellow",
+    "MISMATCH": "bold red",
+}
+_VERIFY_STATUSES = ("ok", "unverified", "MISMATCH", "absent")
+
+
+def _root_line(root: Path) -> str:
+    origin = "from NNLAB_DATA" if os.environ.get("NNLAB_DATA") else "the default"
+    return f"Data root: {root} ({origin}; set NNLAB_DATA to use another folder)"
+
+
+def _data_list(args: argparse.Namespace) -> int:
+    from nnlab import data
+
+    root = data.data_root()
+    console = _console()
+    console.print(_root_line(root))
+    table = _table("name", "classes", "image", "splits", "status", "where", "description")
+    for name in data.names():
+        spec = data.info(name)
+        if spec.embedded:
+            status, where = "embedded", "built in"
+        else:
+            status, where = ("present" if spec.present(root) else "missing"), f"{spec.folder}/"
+        table.add_row(
+            name,
+            str(len(spec.classes)),
+            "×".join(map(str, spec.image_shape)),
+            ", ".join(spec.splits),
+            _styled(status, _STATUS_STYLE[status]),
+            where,
+            spec.description,
+        )
+    console.print(table)
+    console.print("Get a missing dataset with `nnlab data fetch NAME`.")
+    return 0
+
+
+def _verify_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help="datasets to check (default: all pinned)"
+    )
+
+
+def _data_verify(args: argparse.Namespace) -> int:
+    from nnlab.data import data_root
+    from nnlab.data.checksums import verify
+
+    root = data_root()
+    results = verify(args.names or None, root)
+    console = _console()
+    console.print(_root_line(root))
+    table = _table("dataset", "file", "status", "checksum")
+    for r in results:
+        digest = f"{r.algorithm} {r.digest[:16]}…" if r.digest else ""
+        table.add_row(r.dataset, r.path, _styled(r.status, _STATUS_STYLE[r.status]), digest)
+    console.print(table)
+    counts = {s: sum(r.status == s for r in results) for s in _VERIFY_STATUSES}
+    console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    if counts["unverified"]:
+        console.print(
+            "unverified: the file differs from the shared data's repacked copy of the same name; "
+            "it may be the publisher's own file, which has no published checksum to check."
+        )
+    bad = [r for r in results if r.status == "MISMATCH"]
+    if bad:
+        fix = ", ".join(f"`nnlab data fetch {d}`" for d in dict.fromkeys(r.dataset for r in bad))
+        raise CorruptFileError(
+            f"{len(bad)} file(s) under {root} differ from their pinned checksums: "
+            f"{', '.join(r.path for r in bad)}. Get them again: {fix}, or copy them by hand."
+        )
+    return 0
+
+
+def _fetch_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="dataset to download (`nnlab data list`)")
+    parser.add_argument(
+        "--force", action="store_true", help="download again even when the files verify"
+    )
+
+
+def _data_fetch(args: argparse.Namespace) -> int:
+    from nnlab.data import data_root, info
+    from nnlab.data.fetch import fetch
+
+    console = _console()
+    with _download_bars() as progress:
+        results = fetch(args.name, force=args.force, progress=progress)
+    if not results and info(args.name).embedded:
+        console.print(f"{args.name} is built into nnlab: it needs no download.")
+        return 0
+    root = data_root()
+    console.print(_root_line(root))
+    table = _table("file", "action", "check")
+    for r in results:
+        table.add_row(r.path.relative_to(root).as_posix(), r.action, r.check)
+    console.print(table)
+    return 0
+
+
+COMMANDS: list[Command] = [
+    Command(
+        ("data", "list"),
+        "list the datasets, whether their files are present, and where they go",
+        _data_list,
+    ),
+    Command(
+        ("data", "verify"),
+        "check the dataset files against their pinned checksums",
+        _data_verify,
+        _verify_arguments,
+    ),
+    Command(
+        ("data", "fetch"),
+        "download a dataset from its publisher, checking its checksum",
+        _data_fetch,
+        _fetch_arguments,
+    ),
+]
