@@ -1,0 +1,128 @@
+"""Oxford Flowers-17 (Nilsback & Zisserman 2006): 1360 photos of 17 flowers, 80 per class.
+
+Read from `<root>/flowers17/`: the publisher's `17flowers.tgz` (members `jpg/image_0001.jpg` ...
+`jpg/image_1360.jpg`) or its extracted `jpg/` folder. No label file ships with it: image i
+(1-based) is of class (i - 1) // 80, in the order of `CLASSES` (the VGG page's order).
+
+The photos differ in size (shorter side about 500 px), and an `ImageSet` holds one size: each is
+resized so its shorter side is `SIZE` (antialiased bilinear) and centre-cropped to SIZE x SIZE.
+Decoded once and cached.
+
+Splits: `all` (1360 images, in index order) and a fixed stratified `train`/`valid`/`test` of
+40/20/20 images per class, as in the publisher's `datasplits.mat` (whose own three random
+splits are not reproduced): drawn with seed `SPLIT_SEED`, independent of the load seed.
+"""
+
+import re
+from pathlib import Path, PurePosixPath
+
+import torch
+
+from nnlab.data.cache import cached
+from nnlab.data.catalog import DatasetInfo, missing, register
+from nnlab.data.formats.archive import iter_members
+from nnlab.data.imageset import ImageSet, split
+from nnlab.data.loaders.folder import Sample, decode_samples
+from nnlab.errors import CorruptFileError
+
+CLASSES = (
+    "daffodil",
+    "snowdrop",
+    "lily_valley",
+    "bluebell",
+    "crocus",
+    "iris",
+    "tigerlily",
+    "tulip",
+    "fritillary",
+    "sunflower",
+    "daisy",
+    "colts_foot",
+    "dandelion",
+    "cowslip",
+    "buttercup",
+    "windflower",
+    "pansy",
+)
+PER_CLASS = 80
+#: side of the square every photo is resized and centre-cropped to
+SIZE = 256
+SPLIT_SEED = 17
+#: train / valid / test fractions: 40 / 20 / 20 of each class's 80 images
+SPLIT_FRACTIONS = (0.5, 0.25, 0.25)
+ARCHIVE = "17flowers.tgz"
+_NAME = re.compile(r"image_(\d{4})\.jpg")
+
+
+def _load(root: Path, split_name: str, seed: int, limit: int | None) -> ImageSet:
+    folder = root / SPEC.folder
+    if (folder / "jpg").is_dir():
+        files = sorted(p for p in (folder / "jpg").iterdir() if _NAME.fullmatch(p.name))
+        whole = cached(
+            f"flowers17-{SIZE}",
+            files,
+            lambda: _decode([Sample("", p.name, str(p), p.read_bytes()) for p in files]),
+        )
+    elif (folder / ARCHIVE).exists():
+        archive = folder / ARCHIVE
+
+        def keep(p: PurePosixPath) -> bool:
+            return _NAME.fullmatch(p.name) is not None
+
+        whole = cached(
+            f"flowers17-{SIZE}",
+            [archive],
+            lambda: _decode(
+                [Sample("", p.name, f"{archive}:{p}", d) for p, d in iter_members(archive, keep)]
+            ),
+        )
+    else:
+        raise missing(SPEC, root, f"{ARCHIVE} or its jpg/ folder")
+    if split_name == "all":
+        return whole
+    parts = dict(zip(("train", "valid", "test"), fixed_split(whole), strict=True))
+    return parts[split_name]
+
+
+def _decode(samples: list[Sample]) -> ImageSet:
+    """All 1360 photos, in index order, as uint8 [1360, 3, SIZE, SIZE] with labels."""
+    samples = sorted(samples, key=lambda s: s.name)
+    index = [int(_NAME.fullmatch(s.name).group(1)) for s in samples]
+    if index != list(range(1, len(CLASSES) * PER_CLASS + 1)):
+        missing_ = sorted(set(range(1, len(CLASSES) * PER_CLASS + 1)) - set(index))
+        raise CorruptFileError(
+            f"{samples[0].source if samples else SPEC.folder}: expected image_0001.jpg .. "
+            f"image_1360.jpg; {len(missing_)} missing (e.g. {missing_[:3]}). Download "
+            f"{ARCHIVE} again."
+        )
+    x = decode_samples(samples, channels=3, size=SIZE)
+    y = (torch.tensor(index, dtype=torch.int64) - 1) // PER_CLASS
+    note = (
+        f"flowers17: each photo resized (shorter side {SIZE} px, antialiased bilinear) and "
+        f"centre-cropped to {SIZE}x{SIZE}."
+    )
+    return ImageSet(torch.from_numpy(x), y, CLASSES, SPEC.name, "all", (note,))
+
+
+def fixed_split(whole: ImageSet) -> tuple[ImageSet, ImageSet, ImageSet]:
+    """The documented train / valid / test split: 40 / 20 / 20 per class, seed `SPLIT_SEED`."""
+    parts = split(whole, SPLIT_FRACTIONS, seed=SPLIT_SEED)
+    return tuple(
+        ImageSet(p.x, p.y, whole.classes, whole.name, name, whole.notes)
+        for p, name in zip(parts, ("train", "valid", "test"), strict=True)
+    )
+
+
+SPEC = register(
+    DatasetInfo(
+        "flowers17",
+        "Oxford Flowers-17, 17 classes x 80 photos, resized and cropped to 256x256 RGB",
+        CLASSES,
+        (3, SIZE, SIZE),
+        ("train", "valid", "test", "all"),
+        _load,
+        folder="flowers17",
+        patterns=(f"flowers17/{ARCHIVE}", "flowers17/jpg/image_*.jpg"),
+        source="https://www.robots.ox.ac.uk/~vgg/data/flowers/17/",
+    )
+)

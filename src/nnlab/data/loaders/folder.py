@@ -1,0 +1,298 @@
+"""Image-folder trees: `folder:PATH` datasets, and the tree readers CIFAR-10 and FER-2013 share.
+
+Layout of a `folder:PATH` set: one sub-folder per class, `PATH/<class>/<image>`; the sorted
+folder names are the classes, and images in a class are taken in file-name order. When PATH
+holds `train/` and `test/` (and optionally `valid/`) sub-trees, each with class folders, those
+are the splits, and `all` is all of them together. Otherwise the whole tree is the split `all`,
+and `train`/`test` are a fixed stratified 80/20 split of it (seed `FOLDER_SPLIT_SEED`,
+independent of the load seed).
+
+A set is grey when every image is single-channel, RGB otherwise. When the images differ in size,
+each is resized so its shorter side equals the smallest shorter side in the tree (antialiased
+bilinear) and centre-cropped to a square of that side; the set's notes say so.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from nnlab.data.cache import cached
+from nnlab.data.formats.archive import first_dir, iter_members
+from nnlab.data.formats.image import decode_many, stack_hwc
+from nnlab.data.imageset import ImageSet, split
+from nnlab.errors import CorruptFileError, MissingDataError, NnlabError, UnknownNameError
+
+#: file suffixes read as images (compared in lower case)
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+#: sub-folders that make a tree a split tree, in split order
+SPLIT_DIRS = ("train", "valid", "test")
+FOLDER_SPLIT_SEED = 4242
+FOLDER_FRACTIONS = (0.8, 0.2)
+#: PIL modes of single-channel images
+_GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
+_LAYOUT = "PATH/<class>/<image> (or PATH/train/<class>/<image> and PATH/test/<class>/<image>)"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image file of a class tree, read into memory.
+
+    Parameters
+    ----------
+    label : str
+        The class folder's name, as on disk.
+    name : str
+        The file name; images of a class are ordered by it.
+    source : str
+        The file or archive member, for messages.
+    data : bytes
+        The encoded image.
+    """
+
+    label: str
+    name: str
+    source: str
+    data: bytes
+
+
+def is_image(name: str) -> bool:
+    """True for a visible file name with one of `IMAGE_SUFFIXES`."""
+    return not name.startswith(".") and PurePosixPath(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def class_files(split_root: Path) -> list[tuple[str, Path]]:
+    """(class folder name, image path) for every image in `split_root/<class>/`, sorted."""
+    classes = sorted(d for d in split_root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    return [(d.name, f) for d in classes for f in sorted(d.iterdir()) if is_image(f.name)]
+
+
+def read_files(files: Sequence[tuple[str, Path]]) -> list[Sample]:
+    """The `Sample`s of (class folder name, path) pairs, read from disk."""
+    return [Sample(label, p.name, str(p), p.read_bytes()) for label, p in files]
+
+
+def read_archive(archive: Path, split_dir: str) -> list[Sample]:
+    """The `Sample`s of the images under `<split_dir>/<class>/` in a tar archive.
+
+    The split folder may sit at any depth in the archive (with or without a top folder).
+    """
+
+    def keep(path: PurePosixPath) -> bool:
+        return is_image(path.name) and first_dir(path, split_dir) is not None
+
+    return [
+        Sample(first_dir(path, split_dir), path.name, f"{archive}:{path}", data)
+        for path, data in iter_members(archive, keep)
+    ]
+
+
+def split_archives(folder: Path, split_name: str) -> list[Path]:
+    """Tar archives in `folder` for one split: those whose name holds the split name, else all."""
+    if not folder.is_dir():
+        return []
+    archives = sorted(p for p in folder.iterdir() if p.name.endswith((".tar.gz", ".tgz", ".tar")))
+    named = [p for p in archives if split_name in p.name]
+    return named or archives
+
+
+def cached_tree(
+    folder: Path,
+    tree: str,
+    tag: str,
+    build: Callable[[list[Sample], str], ImageSet],
+    keep: Callable[[str], bool] = is_image,
+) -> ImageSet | None:
+    """The set `build` makes from the images of `folder/tree/<class>/`, through the cache.
+
+    The images are read from the loose folder when there is one, else from the tar archives in
+    `folder` that hold `tree/<class>/` members (see `split_archives`). None when neither exists.
+
+    Parameters
+    ----------
+    folder : Path
+        The dataset's folder, e.g. <root>/cifar10.
+    tree : str
+        The split folder, e.g. "train".
+    tag : str
+        Cache tag, e.g. "cifar10-jpg-train".
+    build : callable
+        build(samples, source) -> ImageSet, where source names the folder or archives.
+    keep : callable
+        Keeps the image files whose name it accepts.
+    """
+    if (folder / tree).is_dir():
+        files = [(c, p) for c, p in class_files(folder / tree) if keep(p.name)]
+        return cached(
+            tag, [p for _, p in files], lambda: build(read_files(files), str(folder / tree))
+        )
+    archives = split_archives(folder, tree)
+    if not archives:
+        return None
+    return cached(
+        tag,
+        archives,
+        lambda: build(
+            [s for a in archives for s in read_archive(a, tree) if keep(s.name)],
+            ", ".join(map(str, archives)),
+        ),
+    )
+
+
+def labelled(
+    samples: Sequence[Sample], classes: Sequence[str], aliases: Mapping[str, str] | None = None
+) -> tuple[list[Sample], np.ndarray]:
+    """Samples ordered by (class, file name) and their int64 labels [N].
+
+    A folder name is looked up in `aliases` first (e.g. "disgust" -> "disgusted"); one that
+    names no class is a `CorruptFileError`.
+    """
+    index = {c: i for i, c in enumerate(classes)}
+    index.update({k: index[v] for k, v in (aliases or {}).items()})
+    for s in samples:
+        if s.label not in index:
+            raise CorruptFileError(
+                f"{s.source}: class folder {s.label!r} is not a class of this dataset "
+                f"({', '.join(classes)}); move or delete it."
+            )
+    ordered = sorted(samples, key=lambda s: (index[s.label], s.name))
+    return ordered, np.array([index[s.label] for s in ordered], dtype=np.int64)
+
+
+def decode_samples(samples: Sequence[Sample], channels: int, size: int | None = None) -> np.ndarray:
+    """Decode samples to uint8 [N, C, H, W]; with `size`, each is `fit_square`d to size x size.
+
+    An image that does not decode raises `CorruptFileError` naming it; images of different
+    sizes without `size` raise one naming the first source.
+    """
+    arrays, _, _ = decode_many([(s.data, s.source) for s in samples], channels)
+    if size is not None:
+        with ThreadPoolExecutor(max_workers=4) as pool:  # PIL releases the GIL while resizing
+            arrays = list(pool.map(lambda a: fit_square(a, size), arrays))
+    if not arrays:
+        return np.zeros((0, channels, size or 1, size or 1), dtype=np.uint8)
+    return stack_hwc(arrays, samples[0].source)
+
+
+def fit_square(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize (H, W, C) uint8 so the shorter side is `size`, then centre-crop size x size.
+
+    Bilinear resampling in PIL, which widens its filter when shrinking (antialiased) and is
+    deterministic. Returns (size, size, C) uint8.
+    """
+    h, w, c = image.shape
+    if (h, w) == (size, size):
+        return image
+    scale = size / min(h, w)
+    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+    im = Image.fromarray(image[:, :, 0] if c == 1 else image)
+    im = im.resize((new_w, new_h), Image.Resampling.BILINEAR)
+    left, top = (new_w - size) // 2, (new_h - size) // 2
+    out = np.asarray(im.crop((left, top, left + size, top + size)))
+    return out.reshape(size, size, c)
+
+
+# ---- folder:PATH
+
+
+def load_folder(path: Path, split_name: str) -> ImageSet:
+    """Load one split of an image-folder tree (layout in the module docstring).
+
+    Parameters
+    ----------
+    path : Path
+        The tree's root folder.
+    split_name : str
+        "all", or one of the tree's split folders ("train", "valid", "test"); a tree without
+        split folders also has "train"/"test" (its fixed stratified 80/20 split).
+
+    Returns
+    -------
+    ImageSet named "folder:<path>", x uint8 [N, C, S, S] or [N, C, H, W] when all images share
+    one size, classes = the sorted class folder names.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise MissingDataError(
+            f"folder dataset {path} does not exist or is not a folder; "
+            f"expected the layout {_LAYOUT}."
+        )
+    trees = _split_trees(path)
+    files = {name: class_files(root) for name, root in trees.items()}
+    everything = [f for fs in files.values() for f in fs]
+    if not everything:
+        raise NnlabError(
+            f"folder dataset {path}: found no class sub-folders holding images "
+            f"({', '.join(sorted(IMAGE_SUFFIXES))}); expected the layout {_LAYOUT}."
+        )
+    split_tree = list(trees) != ["all"]
+    valid = ("all", *trees) if split_tree else ("all", "train", "test")
+    if split_name not in valid:
+        raise UnknownNameError(
+            f"folder dataset {path} has no split {split_name!r}; its splits are {', '.join(valid)}."
+        )
+    wanted = everything if split_name == "all" or not split_tree else files[split_name]
+    build_name = split_name if split_tree else "all"
+    whole = cached(
+        f"folder-{build_name}",
+        [p for _, p in everything],
+        lambda: _build_folder(path, build_name, wanted, everything),
+    )
+    if split_tree or split_name == "all":
+        return whole
+    train, test = split(whole, FOLDER_FRACTIONS, seed=FOLDER_SPLIT_SEED)
+    return replace(train if split_name == "train" else test, split=split_name)
+
+
+def _split_trees(path: Path) -> dict[str, Path]:
+    """{split: folder} for a split tree, else {"all": path}."""
+    trees = {s: path / s for s in SPLIT_DIRS if (path / s).is_dir()}
+    if "train" in trees and any(d.is_dir() for d in trees["train"].iterdir()):
+        return trees
+    return {"all": path}
+
+
+def _build_folder(
+    path: Path, split_name: str, wanted: list[tuple[str, Path]], everything: list[tuple[str, Path]]
+) -> ImageSet:
+    """Decode `wanted`, sized and coloured by the whole tree so every split has one shape."""
+    classes = sorted({label for label, _ in everything})
+    channels, size, note = _tree_format(everything)
+    samples, y = labelled(read_files(wanted), classes)
+    x = decode_samples(samples, channels, size)
+    notes = (f"folder:{path}: {note}",) if note else ()
+    return ImageSet(
+        torch.from_numpy(x),
+        torch.from_numpy(y),
+        tuple(classes),
+        f"folder:{path}",
+        split_name,
+        notes,
+    )
+
+
+def _tree_format(files: Sequence[tuple[str, Path]]) -> tuple[int, int | None, str]:
+    """(channels, square size or None, note) from every image's header (nothing is decoded)."""
+    modes, sizes = set(), set()
+    for _, p in files:
+        try:
+            with Image.open(p) as im:
+                modes.add(im.mode)
+                sizes.add(im.size)
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+            raise CorruptFileError(
+                f"{p}: cannot decode the image ({exc}). Replace or delete the file."
+            ) from None
+    channels = 1 if modes <= _GREY_MODES else 3
+    if len(sizes) == 1:
+        return channels, None, ""
+    side = min(min(s) for s in sizes)
+    note = (
+        f"images had {len(sizes)} different sizes; each was resized (shorter side to {side} px, "
+        f"antialiased bilinear) and centre-cropped to {side}x{side}."
+    )
+    return channels, side, note

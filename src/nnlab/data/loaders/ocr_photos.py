@@ -1,0 +1,84 @@
+"""Photos of hand-written text with their ground truth, for the OCR experiment (not an ImageSet).
+
+`<root>/ocr-photos/` holds images (e.g. the four CMU 16-720 HW5 photos `01_list.jpg` ...) and,
+beside each, an optional `.txt` of the same stem with the text written in it, one line per
+written line. Photos are turned upright by their EXIF orientation tag, as a viewer shows them.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from nnlab.data.catalog import data_root
+from nnlab.data.loaders.folder import is_image
+from nnlab.errors import CorruptFileError, MissingDataError
+
+FOLDER = "ocr-photos"
+
+
+@dataclass(frozen=True)
+class OcrPhoto:
+    """One photo of written text.
+
+    Parameters
+    ----------
+    name : str
+        The file's stem, e.g. "01_list".
+    path : Path
+        The image file.
+    image : np.ndarray
+        uint8 RGB pixels (H, W, 3), upright (EXIF orientation applied).
+    text : str or None
+        The ground truth from `<stem>.txt`: its lines joined by "\\n", trailing blanks removed;
+        None when there is no such file.
+    """
+
+    name: str
+    path: Path
+    image: np.ndarray
+    text: str | None
+
+
+def load_ocr_photos(root: str | Path | None = None) -> list[OcrPhoto]:
+    """Every photo in `<root>/ocr-photos/`, sorted by file name.
+
+    Parameters
+    ----------
+    root : path, optional
+        The data root; default `$NNLAB_DATA` or ~/.cache/nnlab/data.
+
+    Returns
+    -------
+    list of OcrPhoto
+    """
+    folder = data_root(root) / FOLDER
+    photos = sorted(p for p in folder.iterdir() if is_image(p.name)) if folder.is_dir() else []
+    if not photos:
+        raise MissingDataError(
+            f"no photos (.jpg, .png, ...) in {folder}. Put photos of written text there, each "
+            f"with a same-named .txt of its text, or point NNLAB_DATA at a folder holding "
+            f"{FOLDER}/."
+        )
+    return [OcrPhoto(p.stem, p, _read_upright(p), _ground_truth(p)) for p in photos]
+
+
+def _read_upright(path: Path) -> np.ndarray:
+    """(H, W, 3) uint8 RGB, rotated/flipped as the EXIF orientation tag says."""
+    try:
+        with Image.open(path) as im:
+            return np.array(ImageOps.exif_transpose(im).convert("RGB"))
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise CorruptFileError(
+            f"{path}: cannot decode the image ({exc}). Replace or delete the file."
+        ) from None
+
+
+def _ground_truth(photo: Path) -> str | None:
+    """The same-stem .txt's lines joined by newlines (trailing spaces and blank lines dropped)."""
+    txt = photo.with_suffix(".txt")
+    if not txt.exists():
+        return None
+    lines = [line.rstrip() for line in txt.read_text(encoding="utf-8").splitlines()]
+    return "\n".join(lines).strip("\n")
