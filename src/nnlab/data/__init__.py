@@ -3,16 +3,19 @@
 from nnlab.data import transforms
 from nnlab.data.catalog import DatasetInfo, data_root, info, load, names, register
 from nnlab.data.imageset import ImageSet, split
+from nnlab.data.loaders.ocr_photos import OcrPhoto, load_ocr_photos
 from nnlab.data.pipeline import Batches, batches
 
 __all__ = [
     "Batches",
     "DatasetInfo",
     "ImageSet",
+    "OcrPhoto",
     "batches",
     "data_root",
     "info",
     "load",
+    "load_ocr_photos",
     "names",
     "register",
     "split",
