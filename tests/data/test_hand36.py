@@ -1,0 +1,194 @@
+"""hand36: EMNIST letters + MNIST digits put through one normalisation into NIST36's look."""
+
+import string
+
+import numpy as np
+import pytest
+import torch
+
+from nnlab.data import load
+from nnlab.data.formats.idx import find_idx, read_idx
+from nnlab.data.loaders import hand36
+from nnlab.errors import MissingDataError
+
+SOURCES = (
+    "emnist/emnist-letters-test-images-idx3-ubyte.gz",
+    "emnist/emnist-letters-test-labels-idx1-ubyte.gz",
+    "mnist/t10k-images-idx3-ubyte.gz",
+    "mnist/t10k-labels-idx1-ubyte.gz",
+)
+
+# ---- style statistics, written here independently of the loader (NumPy, ink = 1)
+
+#: how far the letter and digit halves may differ: box fill fraction and centre of mass (as
+#: fractions of the image side) absolutely, mean ink relatively, and the mean longest side of
+#: the ink box by one pixel of 32
+TOLERANCE = {"fill": 0.03, "com_y": 0.025, "com_x": 0.025, "mean_ink": 0.10, "box": 1 / 32}
+
+
+def style(ink: np.ndarray) -> dict[str, float]:
+    """Style statistics of images `ink` [N, H, W] in [0, 1] (1 = ink)."""
+    n, h, w = ink.shape
+    mask = ink > 0.5
+    rows, cols = mask.any(2), mask.any(1)
+    top, bottom = rows.argmax(1), h - 1 - rows[:, ::-1].argmax(1)
+    left, right = cols.argmax(1), w - 1 - cols[:, ::-1].argmax(1)
+    height, width = bottom - top + 1, right - left + 1
+    mass = ink.sum((1, 2))
+    return {
+        "fill": float((mask.sum((1, 2)) / (height * width)).mean()),
+        "com_y": float(((ink.sum(2) * (np.arange(h) + 0.5)).sum(1) / mass).mean() / h),
+        "com_x": float(((ink.sum(1) * (np.arange(w) + 0.5)).sum(1) / mass).mean() / w),
+        "mean_ink": float(ink.mean()),
+        "box": float(np.maximum(height, width).mean()) / h,
+    }
+
+
+def differences(a: dict, b: dict) -> dict[str, float]:
+    """|a - b| per statistic, mean ink relative to the pair's mean."""
+    d = {k: abs(a[k] - b[k]) for k in a}
+    d["mean_ink"] /= (a["mean_ink"] + b["mean_ink"]) / 2
+    return d
+
+
+def outside(d: dict) -> list[str]:
+    return [k for k, v in d.items() if v > TOLERANCE[k]]
+
+
+def _dark_on_light(x: torch.Tensor) -> np.ndarray:
+    return 1 - x[:, 0].double().numpy() / 255
+
+
+# ---- the real build
+
+
+@pytest.fixture
+def built(require_data):
+    """(data root, hand36 test split); built once per session, then read from the tensor cache."""
+    root = require_data(*SOURCES)
+    return root, load("hand36", "test")
+
+
+@pytest.mark.data
+def test_classes_counts_shape(built):
+    _, s = built
+    assert s.classes == tuple(string.ascii_uppercase + string.digits)
+    assert len(s) == 36 * 800 and s.class_counts().tolist() == [800] * 36
+    assert s.x.dtype == torch.uint8 and s.image_shape == (1, 32, 32)
+    # NIST36's polarity: white background (every corner pixel 255), dark ink
+    assert (s.x[:, 0, [0, 0, -1, -1], [0, -1, 0, -1]] == 255).all()
+    assert int(s.x.min()) == 0
+
+
+@pytest.mark.data
+def test_images_belong_to_their_labels(built):
+    """Image k is the normalised source image its label came from (letters first, then digits)."""
+    root, s = built
+    letters, digits = load("emnist-letters", "test", root=root), load("mnist", "test", root=root)
+    keep_l = hand36.select(letters.y, 26, 800, 0)
+    keep_d = hand36.select(digits.y, 10, 800, 0)
+    for k in (0, 5000, 20799):
+        assert s.y[k] == letters.y[keep_l[k]]
+        assert torch.equal(s.x[k], hand36.normalise(letters.x[keep_l[k]][None])[0])
+    for k in (0, 3333, 7999):
+        assert s.y[20800 + k] == digits.y[keep_d[k]] + 26
+        assert torch.equal(s.x[20800 + k], hand36.normalise(digits.x[keep_d[k]][None])[0])
+
+
+@pytest.mark.data
+def test_deterministic(built, monkeypatch):
+    root, s = built
+    monkeypatch.setenv("NNLAB_CACHE", "off")
+    again = load("hand36", "test", root=root)
+    assert torch.equal(again.x, s.x) and torch.equal(again.y, s.y)
+
+
+@pytest.mark.data
+def test_letters_and_digits_share_one_style(built):
+    root, s = built
+    ink = _dark_on_light(s.x)
+    normalised = differences(style(ink[s.y < 26]), style(ink[s.y >= 26]))
+    assert outside(normalised) == [], normalised
+    # Without the normalisation the two publishers' styles differ beyond the same tolerance:
+    # MNIST's digits are smaller (20 px box) and thinner, so they carry a quarter less ink.
+    raw_letters = load("emnist-letters", "test", root=root).x[:, 0].double().numpy() / 255
+    raw_digits = load("mnist", "test", root=root).x[:, 0].double().numpy() / 255
+    raw = differences(style(raw_letters), style(raw_digits))
+    assert {"mean_ink", "box"} <= set(outside(raw)), raw
+
+
+@pytest.mark.data
+def test_letters_look_like_nist26(built, require_data):
+    require_data("nist26/nist26_valid.mat")
+    _, s = built
+    nist = style(_dark_on_light(load("nist26", "valid").x))
+    ours = style(_dark_on_light(s.x[s.y < 26]))
+    assert outside(differences(nist, ours)) == [], (nist, ours)
+
+
+@pytest.mark.data
+def test_train_and_valid_do_not_overlap(require_data):
+    root = require_data("emnist/emnist-letters-train-labels-idx1-ubyte.gz")
+    require_data("mnist/train-labels-idx1-ubyte.gz")
+    for labels, k in [
+        (read_idx(find_idx(root / "emnist", "emnist-letters-train-labels-idx1-ubyte")) - 1, 26),
+        (read_idx(find_idx(root / "mnist", "train-labels-idx1-ubyte")), 10),
+    ]:
+        y = torch.from_numpy(labels.astype(np.int64))
+        train = hand36.select(y, k, hand36.PER_CLASS["train"], 0)
+        valid = hand36.select(y, k, hand36.PER_CLASS["valid"], hand36.PER_CLASS["train"])
+        assert torch.bincount(y[train]).tolist() == [4000] * k
+        assert torch.bincount(y[valid]).tolist() == [800] * k
+        assert len(np.intersect1d(train.numpy(), valid.numpy())) == 0
+
+
+# ---- the normalisation on drawn characters (no data needed)
+
+
+def _draw_e(box: float, stroke: float, top: float, left: float) -> torch.Tensor:
+    """An 'E' `box` px tall with `stroke` px bars at (top, left), white on black, uint8 [28, 28].
+
+    Drawn at 8x resolution and averaged down, so edges are anti-aliased like scanned ink.
+    """
+    k = 8
+    yy, xx = np.mgrid[: 28 * k, : 28 * k] / k
+    y, x = yy - top, xx - left
+    inside = (y >= 0) & (y < box) & (x >= 0) & (x < 0.7 * box)
+    bars = (x < stroke) | (y < stroke) | (y >= box - stroke) | (abs(y - box / 2) < stroke / 2)
+    fine = (inside & bars).astype(np.float64)
+    coarse = fine.reshape(28, k, 28, k).mean((1, 3))
+    return torch.from_numpy(np.rint(coarse * 255).astype(np.uint8))
+
+
+def test_one_normalisation_removes_size_position_and_weight():
+    # the same 'E' in MNIST's style (20 px box, light) and EMNIST's (24 px box, heavy), each at
+    # four sub-pixel positions: the integer ink box jitters by up to a source pixel
+    shifts = (0.0, 0.3, 0.5, 0.8)
+    light = torch.stack([_draw_e(20, 2.2, 4 + d, 6 + d) for d in shifts])
+    heavy = torch.stack([_draw_e(24, 3.6, 1 + d, 3 + d) for d in shifts])
+    raw = torch.cat([light, heavy]).double().numpy() / 255
+    out = _dark_on_light(hand36.normalise(torch.cat([light, heavy])[:, None]))
+    assert outside(differences(style(out[:4]), style(out[4:]))) == []
+    assert {"box", "mean_ink"} <= set(outside(differences(style(raw[:4]), style(raw[4:]))))
+    # the same picture: ink masks overlap almost entirely
+    a, b = out[0] > 0.5, out[4] > 0.5
+    assert (a & b).sum() / (a | b).sum() > 0.8
+    # NIST's geometry: ink box longest side 25 +- 1.5 px, centred within a pixel
+    for img in out:
+        rows, cols = np.nonzero(img > 0.5)
+        assert 23.5 <= rows.max() - rows.min() + 1 <= 26.5
+        assert abs((rows.min() + rows.max() + 1) / 2 - 16) <= 1
+        assert abs((cols.min() + cols.max() + 1) / 2 - 16) <= 1
+
+
+def test_blank_image_stays_blank():
+    out = hand36.normalise(torch.zeros(2, 1, 28, 28, dtype=torch.uint8))
+    assert out.shape == (2, 1, 32, 32) and (out == 255).all()
+
+
+def test_missing_sources(tmp_path):
+    (tmp_path / "mnist").mkdir()
+    (tmp_path / "mnist" / "t10k-images-idx3-ubyte").write_bytes(b"")
+    (tmp_path / "mnist" / "t10k-labels-idx1-ubyte").write_bytes(b"")
+    with pytest.raises(MissingDataError, match=r"emnist/emnist-letters-test-images.*fetch hand36"):
+        load("hand36", "test", root=tmp_path)
