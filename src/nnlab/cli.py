@@ -193,19 +193,16 @@ def _data_list(args: argparse.Namespace) -> int:
     console = _console()
     console.print(_root_line(root))
     table = _table("name", "classes", "image", "splits", "status", "where", "description")
-    for name in data.names():
-        spec = data.info(name)
-        if spec.embedded:
-            status, where = "embedded", "built in"
-        else:
-            status, where = ("present" if spec.present(root) else "missing"), f"{spec.folder}/"
+    specs = sorted((data.info(n) for n in data.names()), key=lambda s: (s.embedded, s.name))
+    for spec in specs:
+        status = "embedded" if spec.embedded else "present" if spec.present(root) else "missing"
         table.add_row(
-            name,
+            spec.name,
             str(len(spec.classes)),
             "×".join(map(str, spec.image_shape)),
             ", ".join(spec.splits),
             _styled(status, _STATUS_STYLE[status]),
-            where,
+            spec.where,
             spec.description,
         )
     console.print(table)

@@ -47,6 +47,8 @@ class DatasetInfo:
         Globs relative to the data root; the dataset is present when any matches.
     source : str
         Publisher / where to get the files, for messages.
+    derived_from : tuple of str
+        For a set made from other registered sets: their names. It is present when they all are.
     """
 
     name: str
@@ -58,15 +60,26 @@ class DatasetInfo:
     folder: str | None = None
     patterns: tuple[str, ...] = ()
     source: str = ""
+    derived_from: tuple[str, ...] = ()
 
     @property
     def embedded(self) -> bool:
-        return self.folder is None
+        """True for sets the package makes itself (no files, no folder)."""
+        return self.folder is None and not self.derived_from
+
+    @property
+    def where(self) -> str:
+        """Where under the data root its files live, for listings."""
+        if self.derived_from:
+            return " + ".join(f"{info(n).folder}/" for n in self.derived_from)
+        return "built in" if self.folder is None else f"{self.folder}/"
 
     def present(self, root: Path | None = None) -> bool:
         """True for embedded sets, and for file sets with a matching file under the root."""
         if self.embedded:
             return True
+        if self.derived_from:
+            return all(info(n).present(root) for n in self.derived_from)
         root = data_root(root)
         return any(next(root.glob(p), None) is not None for p in self.patterns)
 

@@ -137,9 +137,6 @@ SOURCES: dict[str, tuple[Download, ...]] = {
     **{f"emnist-{v}": (_emnist(v),) for v in _EMNIST_VARIANTS},
 }
 
-#: derived sets: fetching one fetches the sets it is made from
-PARTS: dict[str, tuple[str, ...]] = {"hand36": ("emnist-letters", "mnist")}
-
 #: datasets with no public download: where a user gets them by hand
 MANUAL: dict[str, str] = {
     "nist36": "the CMU 16-720 (Computer Vision) HW5 data, handed out to the course's students "
@@ -177,8 +174,8 @@ def fetch(
     """
     spec = info(name)
     root = data_root(root)
-    if name in PARTS:
-        return [f for part in PARTS[name] for f in fetch(part, root, force, progress)]
+    if spec.derived_from:  # fetching a derived set fetches the sets it is made from
+        return [f for part in spec.derived_from for f in fetch(part, root, force, progress)]
     if spec.embedded:
         return []
     if name not in SOURCES:

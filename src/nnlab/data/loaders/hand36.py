@@ -261,9 +261,7 @@ SPEC = register(
         (1, SIDE, SIDE),
         ("train", "valid", "test"),
         _load,
-        folder="emnist+mnist",
-        # present() needs any one pattern; _load names whatever is absent
-        patterns=("emnist/emnist-letters-train-images*",),
+        derived_from=("emnist-letters", "mnist"),
         source="EMNIST letters + MNIST (`nnlab data fetch hand36` gets both)",
     )
 )
