@@ -97,6 +97,25 @@ class ImageSet:
         return replace(self, notes=self.notes + tuple(notes))
 
 
+def fixed_split(whole: ImageSet, part: str, parts: dict[str, float], *, seed: int) -> ImageSet:
+    """One named part of the fixed, documented split of a set that has no official split.
+
+    Parameters
+    ----------
+    whole : ImageSet
+    part : str
+        A key of `parts`, or "all" for `whole` itself.
+    parts : dict of str to float
+        Part names and their fractions, e.g. {"train": 0.8, "test": 0.2}.
+    seed : int
+        The dataset's own constant, not the load seed: every run sees the same split.
+    """
+    if part == "all":
+        return whole
+    pieces = split(whole, tuple(parts.values()), seed=seed)
+    return replace(pieces[list(parts).index(part)], split=part)
+
+
 def split(
     imageset: ImageSet, fractions: tuple[float, ...], *, seed: int = 0, stratify: bool = True
 ) -> tuple[ImageSet, ...]:

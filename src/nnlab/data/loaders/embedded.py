@@ -12,7 +12,6 @@
 """
 
 import string
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +19,9 @@ import torch
 
 from nnlab.data.catalog import DatasetInfo, register
 from nnlab.data.glyphs import NIST_STYLE, NOTMNIST_STYLE, GlyphStyle, render_glyphs
-from nnlab.data.imageset import ImageSet, split
+from nnlab.data.imageset import ImageSet, fixed_split
 
+DIGITS_SPLIT = {"train": 0.8, "test": 0.2}
 DIGITS_SPLIT_SEED = 1797
 GLYPH_CHARS = "ABCDEFGHIJ"
 GLYPH36_CHARS = string.ascii_uppercase + string.digits
@@ -48,11 +48,7 @@ def digits_all() -> ImageSet:
 
 
 def _load_digits(root: Path, split_name: str, seed: int, limit: int | None) -> ImageSet:
-    whole = digits_all()
-    if split_name == "all":
-        return whole
-    train, test = split(whole, (0.8, 0.2), seed=DIGITS_SPLIT_SEED)
-    return replace(train if split_name == "train" else test, split=split_name)
+    return fixed_split(digits_all(), split_name, DIGITS_SPLIT, seed=DIGITS_SPLIT_SEED)
 
 
 def _glyph_loader(name: str, chars: str, style: GlyphStyle):

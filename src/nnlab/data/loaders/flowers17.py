@@ -21,7 +21,7 @@ import torch
 from nnlab.data.cache import cached
 from nnlab.data.catalog import DatasetInfo, missing, register
 from nnlab.data.formats.archive import iter_members
-from nnlab.data.imageset import ImageSet, split
+from nnlab.data.imageset import ImageSet, fixed_split
 from nnlab.data.loaders.folder import Sample, decode_samples
 from nnlab.errors import CorruptFileError
 
@@ -49,7 +49,7 @@ PER_CLASS = 80
 SIZE = 256
 SPLIT_SEED = 17
 #: train / valid / test fractions: 40 / 20 / 20 of each class's 80 images
-SPLIT_FRACTIONS = (0.5, 0.25, 0.25)
+SPLIT = {"train": 0.5, "valid": 0.25, "test": 0.25}  # 40 / 20 / 20 of each class's 80
 ARCHIVE = "17flowers.tgz"
 _NAME = re.compile(r"image_(\d{4})\.jpg")
 
@@ -78,10 +78,7 @@ def _load(root: Path, split_name: str, seed: int, limit: int | None) -> ImageSet
         )
     else:
         raise missing(SPEC, root, f"{ARCHIVE} or its jpg/ folder")
-    if split_name == "all":
-        return whole
-    parts = dict(zip(("train", "valid", "test"), fixed_split(whole), strict=True))
-    return parts[split_name]
+    return fixed_split(whole, split_name, SPLIT, seed=SPLIT_SEED)
 
 
 def _decode(samples: list[Sample]) -> ImageSet:
@@ -102,15 +99,6 @@ def _decode(samples: list[Sample]) -> ImageSet:
         f"centre-cropped to {SIZE}x{SIZE}."
     )
     return ImageSet(torch.from_numpy(x), y, CLASSES, SPEC.name, "all", (note,))
-
-
-def fixed_split(whole: ImageSet) -> tuple[ImageSet, ImageSet, ImageSet]:
-    """The documented train / valid / test split: 40 / 20 / 20 per class, seed `SPLIT_SEED`."""
-    parts = split(whole, SPLIT_FRACTIONS, seed=SPLIT_SEED)
-    return tuple(
-        ImageSet(p.x, p.y, whole.classes, whole.name, name, whole.notes)
-        for p, name in zip(parts, ("train", "valid", "test"), strict=True)
-    )
 
 
 SPEC = register(

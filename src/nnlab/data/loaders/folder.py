@@ -14,7 +14,7 @@ bilinear) and centre-cropped to a square of that side; the set's notes say so.
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -24,7 +24,7 @@ from PIL import Image, UnidentifiedImageError
 from nnlab.data.cache import cached
 from nnlab.data.formats.archive import first_dir, iter_members
 from nnlab.data.formats.image import decode_many, stack_hwc
-from nnlab.data.imageset import ImageSet, split
+from nnlab.data.imageset import ImageSet, fixed_split
 from nnlab.errors import CorruptFileError, MissingDataError, NnlabError, UnknownNameError
 
 #: file suffixes read as images (compared in lower case)
@@ -32,7 +32,7 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".
 #: sub-folders that make a tree a split tree, in split order
 SPLIT_DIRS = ("train", "valid", "test")
 FOLDER_SPLIT_SEED = 4242
-FOLDER_FRACTIONS = (0.8, 0.2)
+FOLDER_SPLIT = {"train": 0.8, "test": 0.2}
 #: PIL modes of single-channel images
 _GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
 _LAYOUT = "PATH/<class>/<image> (or PATH/train/<class>/<image> and PATH/test/<class>/<image>)"
@@ -242,10 +242,9 @@ def load_folder(path: Path, split_name: str) -> ImageSet:
         [p for _, p in everything],
         lambda: _build_folder(path, build_name, wanted, everything),
     )
-    if split_tree or split_name == "all":
+    if split_tree:
         return whole
-    train, test = split(whole, FOLDER_FRACTIONS, seed=FOLDER_SPLIT_SEED)
-    return replace(train if split_name == "train" else test, split=split_name)
+    return fixed_split(whole, split_name, FOLDER_SPLIT, seed=FOLDER_SPLIT_SEED)
 
 
 def _split_trees(path: Path) -> dict[str, Path]:

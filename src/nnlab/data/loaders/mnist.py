@@ -17,7 +17,7 @@ from nnlab.data.catalog import DatasetInfo, missing, register
 from nnlab.data.formats.archive import first_dir, iter_members
 from nnlab.data.formats.idx import find_idx, read_idx
 from nnlab.data.formats.image import decode_many, stack_hwc
-from nnlab.data.imageset import ImageSet, split
+from nnlab.data.imageset import ImageSet, fixed_split
 from nnlab.errors import CorruptFileError
 
 DIGITS = tuple(string.digits)
@@ -35,6 +35,7 @@ FASHION = (
     "Ankle boot",
 )
 NOTMNIST_CLASSES = tuple("ABCDEFGHIJ")
+NOTMNIST_SPLIT = {"train": 0.8, "test": 0.2}
 NOTMNIST_SPLIT_SEED = 2011
 _IDX_STEMS = {"train": "train", "test": "t10k"}
 
@@ -158,20 +159,7 @@ def _notmnist_pngs(items: list[tuple[bytes, str]], letters: list[str], source: s
 
 
 def _load_notmnist(root: Path, split: str, seed: int, limit: int | None) -> ImageSet:
-    whole = _notmnist_all(root)
-    if split == "all":
-        return whole
-    train, test = split_notmnist(whole)
-    return train if split == "train" else test
-
-
-def split_notmnist(whole: ImageSet) -> tuple[ImageSet, ImageSet]:
-    """The documented fixed split of NotMNIST: stratified 80 % train / 20 % test."""
-    train, test = split(whole, (0.8, 0.2), seed=NOTMNIST_SPLIT_SEED)
-    return (
-        ImageSet(train.x, train.y, whole.classes, whole.name, "train", whole.notes),
-        ImageSet(test.x, test.y, whole.classes, whole.name, "test", whole.notes),
-    )
+    return fixed_split(_notmnist_all(root), split, NOTMNIST_SPLIT, seed=NOTMNIST_SPLIT_SEED)
 
 
 # ---- registration
