@@ -206,6 +206,14 @@ def _data_list(args: argparse.Namespace) -> int:
             spec.description,
         )
     console.print(table)
+    from nnlab.data.loaders.ocr_photos import FOLDER, ocr_photo_files
+
+    photos = ocr_photo_files(root)
+    console.print(
+        f"{FOLDER}: {len(photos)} photo(s) of written text in {FOLDER}/ (for the ocr experiment)"
+        if photos
+        else f"{FOLDER}: missing (photos of written text, each with a same-named .txt)"
+    )
     console.print("Get a missing dataset with `nnlab data fetch NAME`.")
     return 0
 

@@ -160,8 +160,8 @@ def missing(spec: DatasetInfo, root: Path, wanted: str) -> MissingDataError:
     """The error for a dataset whose files are not under the root: names them and the fix."""
     return MissingDataError(
         f"{spec.name}: {wanted} not found under {root / (spec.folder or '')}. "
-        f"Get it with `nnlab data fetch {spec.name}` or from {spec.source}, "
-        f"or point NNLAB_DATA at a folder that holds {spec.folder}/."
+        f"`nnlab data fetch {spec.name}` downloads it where the publisher allows; otherwise get "
+        f"it from {spec.source}. Or point NNLAB_DATA at a folder that holds {spec.folder}/."
     )
 
 

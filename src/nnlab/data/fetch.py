@@ -198,8 +198,16 @@ def _fetch_one(
     kept = {t: _existing(root / t, t) for t in targets}
     if not force and all(kept.values()):
         return [Fetched(root / t, "kept", check) for t, check in kept.items()]
-    (root / download.path).parent.mkdir(parents=True, exist_ok=True)
-    part, check = _download(download, root, progress)
+    folder = (root / download.path).parent
+    made = [p for p in (folder, *folder.parents) if not p.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        part, check = _download(download, root, progress)
+    except BaseException:
+        for p in made:  # a failed download leaves no trace, not even empty folders
+            if p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
+        raise
     if not download.members:
         os.replace(part, root / download.path)
         return [Fetched(root / download.path, "downloaded", check)]

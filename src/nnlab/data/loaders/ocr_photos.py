@@ -54,7 +54,7 @@ def load_ocr_photos(root: str | Path | None = None) -> list[OcrPhoto]:
     list of OcrPhoto
     """
     folder = data_root(root) / FOLDER
-    photos = sorted(p for p in folder.iterdir() if is_image(p.name)) if folder.is_dir() else []
+    photos = ocr_photo_files(root)
     if not photos:
         raise MissingDataError(
             f"no photos (.jpg, .png, ...) in {folder}. Put photos of written text there, each "
@@ -62,6 +62,12 @@ def load_ocr_photos(root: str | Path | None = None) -> list[OcrPhoto]:
             f"{FOLDER}/."
         )
     return [OcrPhoto(p.stem, p, _read_upright(p), _ground_truth(p)) for p in photos]
+
+
+def ocr_photo_files(root: str | Path | None = None) -> list[Path]:
+    """The image files in `<root>/ocr-photos/`, sorted; empty when there are none."""
+    folder = data_root(root) / FOLDER
+    return sorted(p for p in folder.iterdir() if is_image(p.name)) if folder.is_dir() else []
 
 
 def _read_upright(path: Path) -> np.ndarray:
