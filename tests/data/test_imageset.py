@@ -35,6 +35,9 @@ def test_split_is_stratified_partition_and_seeded():
     assert rows == both
     # stratified: each class keeps ~80 % in the first part (26 or 25 per class -> 20 or 21)
     assert all(c in (20, 21) for c in a.class_counts().tolist())
+    assert (a.split, b.split) == ("train[0]", "train[1]")
+    named = split(s, (0.8, 0.2), seed=3, names=("fit", "val"))
+    assert [p.split for p in named] == ["fit", "val"] and torch.equal(named[0].x, a.x)
     a2, _ = split(s, (0.8, 0.2), seed=3)
     a3, _ = split(s, (0.8, 0.2), seed=4)
     assert torch.equal(a.x, a2.x) and not torch.equal(a.x, a3.x)

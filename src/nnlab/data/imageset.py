@@ -112,12 +112,17 @@ def fixed_split(whole: ImageSet, part: str, parts: dict[str, float], *, seed: in
     """
     if part == "all":
         return whole
-    pieces = split(whole, tuple(parts.values()), seed=seed)
-    return replace(pieces[list(parts).index(part)], split=part)
+    pieces = split(whole, tuple(parts.values()), seed=seed, names=tuple(parts))
+    return pieces[list(parts).index(part)]
 
 
 def split(
-    imageset: ImageSet, fractions: tuple[float, ...], *, seed: int = 0, stratify: bool = True
+    imageset: ImageSet,
+    fractions: tuple[float, ...],
+    *,
+    seed: int = 0,
+    stratify: bool = True,
+    names: tuple[str, ...] | None = None,
 ) -> tuple[ImageSet, ...]:
     """Split a set at random into parts of the given fractions (e.g. (0.8, 0.2)).
 
@@ -131,12 +136,17 @@ def split(
         Positive, summing to 1 (within 1e-6).
     seed : int
     stratify : bool
+    names : tuple of str, optional
+        Split names of the parts, e.g. ("train", "val"); default "<split>[i]".
 
     Returns
     -------
-    tuple of ImageSet, one per fraction, named split "<split>[i]".
+    tuple of ImageSet, one per fraction.
     """
     fractions = tuple(float(f) for f in fractions)
+    names = names or tuple(f"{imageset.split}[{i}]" for i in range(len(fractions)))
+    if len(names) != len(fractions):
+        raise ConfigError(f"split got {len(fractions)} fractions but {len(names)} names {names}")
     if not fractions or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
         raise ConfigError(
             f"split fractions must be positive and sum to 1, got {fractions}; e.g. (0.8, 0.2)"
@@ -158,5 +168,5 @@ def split(
     out = []
     for i, chunks in enumerate(parts):
         index = torch.sort(torch.cat(chunks)).values
-        out.append(replace(imageset.subset(index), split=f"{imageset.split}[{i}]"))
+        out.append(replace(imageset.subset(index), split=names[i]))
     return tuple(out)
