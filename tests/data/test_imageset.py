@@ -92,3 +92,19 @@ def test_cache_off(tmp_path, monkeypatch):
     for _ in range(2):
         cached("toy", [src], lambda: calls.append(1) or _toy())
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("per_class", [2, 3, 5, 7])
+def test_split_tiny_classes_still_reach_every_part(per_class):
+    """Cumulative rounding per class would put all 2 or 3 images of a class in the first part."""
+    s = _toy(n=4 * per_class)
+    a, b = split(s, (0.8, 0.2), seed=0)
+    assert len(a) == round(len(s) * 0.8) and len(a) + len(b) == len(s)
+    # every class within one image of its share in each part
+    for part, frac in ((a, 0.8), (b, 0.2)):
+        assert all(abs(c - frac * per_class) <= 1 for c in part.class_counts().tolist())
+
+
+def test_split_unstratified_sizes():
+    a, b, c = split(_toy(n=100), (0.5, 0.3, 0.2), seed=1, stratify=False)
+    assert (len(a), len(b), len(c)) == (50, 30, 20)

@@ -5,6 +5,7 @@ import hashlib
 
 import numpy as np
 import pytest
+import torch
 
 from nnlab.data import load
 from nnlab.data.formats.idx import read_idx
@@ -79,7 +80,7 @@ CASES = [
         "notmnist/t10k-images-idx3-ubyte.gz",
         8000,
         [800, 800, 800],
-        "971b20a3cbca4b03",
+        "88d85e9d05368f9e",
     ),
     (
         "notmnist",
@@ -87,7 +88,7 @@ CASES = [
         "notmnist/t10k-images-idx3-ubyte.gz",
         2000,
         [200, 200, 200],
-        "5c9c030de89965e9",
+        "880eb9a5a2202849",
     ),
 ]
 
@@ -168,3 +169,52 @@ def test_unknown_dataset_and_split():
         load("mnsit")
     with pytest.raises(UnknownNameError, match="splits are train, test"):
         load("mnist", "valid")
+
+
+def _png(value: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.full((28, 28), value, np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _notmnist_small(folder):
+    """A notMNIST_small tree: 2 PNGs per letter (pixel value encodes letter and index), and one
+    unreadable PNG in D, as the real set has."""
+    for k, letter in enumerate("ABCDEFGHIJ"):
+        (folder / letter).mkdir(parents=True)
+        for i in range(2):
+            (folder / letter / f"img{i}.png").write_bytes(_png(10 * k + i))
+    (folder / "D" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+
+
+def _check_notmnist_pngs(s):
+    assert len(s) == 20 and s.x.shape[1:] == (1, 28, 28)
+    assert s.class_counts().tolist() == [2] * 10
+    # each image's value says which letter folder and file it came from
+    values = s.x[:, 0, 0, 0].long()
+    assert torch.equal(values // 10, s.y)
+    assert any("skipped 1 unreadable PNG" in n for n in s.notes)
+
+
+def test_notmnist_png_folders(tmp_path):
+    _notmnist_small(tmp_path / "notmnist" / "notMNIST_small")
+    _check_notmnist_pngs(load("notmnist", "all", root=tmp_path))
+    train, test = load("notmnist", "train", root=tmp_path), load("notmnist", "test", root=tmp_path)
+    assert len(train) == 16 and len(test) == 4
+
+
+def test_notmnist_tar_read_without_extracting(tmp_path):
+    import tarfile
+
+    _notmnist_small(tmp_path / "src" / "notMNIST_small")
+    (tmp_path / "notmnist").mkdir()
+    archive = tmp_path / "notmnist" / "notMNIST_small.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "src" / "notMNIST_small", arcname="notMNIST_small")
+    before = sorted(p.name for p in (tmp_path / "notmnist").iterdir())
+    _check_notmnist_pngs(load("notmnist", "all", root=tmp_path))
+    assert sorted(p.name for p in (tmp_path / "notmnist").iterdir()) == before

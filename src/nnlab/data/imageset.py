@@ -151,22 +151,34 @@ def split(
         raise ConfigError(
             f"split fractions must be positive and sum to 1, got {fractions}; e.g. (0.8, 0.2)"
         )
-    gen = torch.Generator().manual_seed(seed)
-    y = imageset.y.cpu()
-    groups = (
-        [torch.nonzero(y == c).flatten() for c in range(imageset.num_classes)]
-        if stratify
-        else [torch.arange(len(y))]
+    order = _interleaved_order(imageset.y.cpu(), imageset.num_classes, seed, stratify)
+    bounds = [round(len(order) * sum(fractions[:i])) for i in range(len(fractions) + 1)]
+    return tuple(
+        replace(imageset.subset(torch.sort(order[lo:hi]).values), split=name)
+        for lo, hi, name in zip(bounds[:-1], bounds[1:], names, strict=True)
     )
-    parts: list[list[torch.Tensor]] = [[] for _ in fractions]
-    for idx in groups:
-        idx = idx[torch.randperm(len(idx), generator=gen)]
-        # cumulative rounding: sizes sum exactly to len(idx)
-        bounds = [round(len(idx) * sum(fractions[:i])) for i in range(len(fractions) + 1)]
-        for i in range(len(fractions)):
-            parts[i].append(idx[bounds[i] : bounds[i + 1]])
-    out = []
-    for i, chunks in enumerate(parts):
-        index = torch.sort(torch.cat(chunks)).values
-        out.append(replace(imageset.subset(index), split=names[i]))
-    return tuple(out)
+
+
+def _interleaved_order(
+    y: torch.Tensor, num_classes: int, seed: int, stratify: bool
+) -> torch.Tensor:
+    """A random order of the indices of `y` in which the classes are evenly interleaved.
+
+    Each image gets the key (rank within its class + 0.5) / class size, ranks in random order;
+    sorting by key (ties at random) spreads every class evenly along the order, so any prefix
+    holds each class in proportion, within one image. Cutting it gives exact part sizes and
+    stratified parts even for classes of two or three images. Without `stratify` the key is
+    random.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    noise = torch.rand(len(y), generator=gen, dtype=torch.float64)
+    key = noise
+    if stratify:
+        counts = torch.bincount(y, minlength=num_classes)
+        by_class = torch.argsort(y * 2 + noise)  # classes in turn, each in random order
+        first = torch.cumsum(counts, 0) - counts  # position of each class's first image
+        rank = torch.empty(len(y), dtype=torch.float64)
+        rank[by_class] = (torch.arange(len(y)) - first[y[by_class]]).double()
+        key = (rank + 0.5) / counts[y]
+    shuffled = torch.argsort(noise)  # random tie-break, kept by the stable sort below
+    return shuffled[torch.sort(key[shuffled], stable=True).indices]
