@@ -20,7 +20,8 @@ from nnlab.registry import Registry
 Loader = Callable[[Path, str, int, "int | None"], ImageSet]
 
 DEFAULT_ROOT = Path("~/.cache/nnlab/data")
-FOLDER_PREFIX = "folder:"
+#: loaders of "SCHEME:ARGUMENT" names, e.g. "folder:PATH": scheme -> fn(argument, split or None)
+SCHEMES: dict[str, Callable[[str, "str | None"], ImageSet]] = {}
 
 
 @dataclass(frozen=True)
@@ -94,13 +95,11 @@ def register(info: DatasetInfo) -> DatasetInfo:
 
 def names() -> list[str]:
     """Names of all registered datasets."""
-    _load_builtin()
     return DATASETS.names()
 
 
 def info(name: str) -> DatasetInfo:
     """The `DatasetInfo` for `name` (an `UnknownNameError` suggests close names)."""
-    _load_builtin()
     return DATASETS.get(name)
 
 
@@ -135,12 +134,11 @@ def load(
     seed : int
         Seed for `limit`'s subset and for embedded sets' generation.
     """
-    if limit is not None and (not isinstance(limit, int) or limit < 1):
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ConfigError(f"limit must be a positive integer or None, got {limit!r}")
-    if name.startswith(FOLDER_PREFIX):
-        from nnlab.data.loaders.folder import load_folder
-
-        imageset = load_folder(Path(name[len(FOLDER_PREFIX) :]).expanduser(), split or "all")
+    scheme, colon, argument = name.partition(":")
+    if colon and scheme in SCHEMES:
+        imageset = SCHEMES[scheme](argument, split)
     else:
         spec = info(name)
         split = split or spec.splits[0]
@@ -163,14 +161,3 @@ def missing(spec: DatasetInfo, root: Path, wanted: str) -> MissingDataError:
         f"`nnlab data fetch {spec.name}` downloads it where the publisher allows; otherwise get "
         f"it from {spec.source}. Or point NNLAB_DATA at a folder that holds {spec.folder}/."
     )
-
-
-_BUILTIN_LOADED = False
-
-
-def _load_builtin() -> None:
-    """Import the loader modules, which register the built-in datasets (once, lazily)."""
-    global _BUILTIN_LOADED
-    if not _BUILTIN_LOADED:
-        _BUILTIN_LOADED = True
-        import nnlab.data.loaders  # noqa: F401

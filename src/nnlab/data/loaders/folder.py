@@ -22,6 +22,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from nnlab.data.cache import cached
+from nnlab.data.catalog import SCHEMES
 from nnlab.data.formats.archive import first_dir, iter_members
 from nnlab.data.formats.image import decode_many, stack_hwc
 from nnlab.data.imageset import ImageSet, fixed_split
@@ -295,3 +296,8 @@ def _tree_format(files: Sequence[tuple[str, Path]]) -> tuple[int, int | None, st
         f"antialiased bilinear) and centre-cropped to {side}x{side}."
     )
     return channels, side, note
+
+
+SCHEMES["folder"] = lambda path, split_name: load_folder(
+    Path(path).expanduser(), split_name or "all"
+)
