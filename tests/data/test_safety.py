@@ -125,3 +125,63 @@ def test_truncated_pickle():
     data = pickle.dumps({b"data": np.zeros((4, 3072), np.uint8)}, protocol=2)
     with pytest.raises(CorruptFileError, match="cut.pkl.*truncated"):
         safe_load(data[:100], "cut.pkl")
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_safe_load_rebuilds_numeric_arrays_exactly(protocol):
+    rng = np.random.default_rng(0)
+    data = {
+        b"u8": rng.integers(0, 256, (3, 5), dtype=np.uint8),
+        b"big_endian": np.arange(6, dtype=">i4").reshape(2, 3),
+        b"fortran": np.asfortranarray(rng.normal(size=(4, 3))),
+        b"flags": np.array([True, False]),
+        b"scalar": np.float32(1.5),
+        b"labels": [1, 2, 3],
+        "text": ("a", b"b", {1, 2}),
+    }
+    back = safe_load(pickle.dumps(data, protocol=protocol), "ok.pkl")
+    for key, value in data.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(back[key], value)
+            assert back[key].dtype == value.dtype and back[key].flags.writeable
+        else:
+            assert back[key] == value
+
+
+class _ObjectDtype:
+    def __reduce__(self):
+        return np.dtype, ("O8", False, True), (3, "|", None, None, None, -1, -1, 0)
+
+
+class _PointerArray:
+    """An object array whose 'pointers' are bytes from the file: NumPy's own unpickling would
+    follow them (a crash, or worse) as soon as the array is read."""
+
+    def __reduce__(self):
+        rebuild, args, _ = np.zeros(1, "u8").__reduce__()
+        pointer = (0x4141414141414141).to_bytes(8, "little")
+        return rebuild, args, (1, (1,), _ObjectDtype(), False, pointer)
+
+
+def test_object_arrays_are_refused_before_numpy_sees_them():
+    evil = pickle.dumps({b"data": _PointerArray(), b"labels": [0]}, protocol=2)
+    with pytest.raises(UnsafeFileError, match=r"numpy\.dtype\('O8'\)"):
+        safe_load(evil, "pointer.pkl")
+
+
+class _ShortArray:
+    def __reduce__(self):
+        rebuild, args, state = np.zeros(4, "u1").__reduce__()
+        return rebuild, args, (*state[:4], b"\x00\x01")  # 2 bytes for 4 elements
+
+
+class _HugeBytearray:
+    def __reduce__(self):
+        return bytearray, (10**14,)
+
+
+def test_inconsistent_or_oversized_payloads_are_errors_not_crashes():
+    with pytest.raises(CorruptFileError, match="short.pkl.*2 bytes"):
+        safe_load(pickle.dumps(_ShortArray(), protocol=2), "short.pkl")
+    with pytest.raises(UnsafeFileError, match="huge.pkl"):
+        safe_load(pickle.dumps(_HugeBytearray(), protocol=2), "huge.pkl")
