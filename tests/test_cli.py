@@ -59,6 +59,10 @@ def test_data_list_present(require_data, capsys):
         ["mnist", "10", "1×28×28", "train, test", "present", "mnist/", rows["mnist"][0][-1]]
     ]
     assert set(names()) <= set(rows)
+    if (root / "nist26/nist26_valid.mat").exists() and not (
+        root / "nist26/nist26_train.mat"
+    ).exists():
+        assert rows["nist26"][0][4] == "partial (valid)"  # the shared data's only NIST26 file
 
 
 def test_data_list_missing_and_embedded(tmp_path, monkeypatch, capsys):
@@ -69,6 +73,27 @@ def test_data_list_missing_and_embedded(tmp_path, monkeypatch, capsys):
     assert rows["mnist"][0][4:6] == ["missing", "mnist/"]
     assert rows["stand-in-embedded"][0][1:6] == ["3", "3×5×7", "all", "embedded", "built in"]
     assert list(tmp_path.iterdir()) == []  # listing writes nothing
+
+
+def test_data_list_names_the_splits_present(tmp_path, monkeypatch, capsys):
+    """A dataset with one file per split, only some of them there, is partial, not present."""
+    for name in ("nist26/nist26_valid.mat", "svhn/test_32x32.mat", "mnist/t10k-images-idx3-ubyte"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    for name in ("train", "valid", "test"):
+        (tmp_path / "nist36").mkdir(exist_ok=True)
+        (tmp_path / "nist36" / f"nist36_{name}.mat").write_bytes(b"")
+    monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
+    assert main(["data", "list"]) == 0
+    rows = _rows(capsys.readouterr().out)
+    status = {name: rows[name][0][4] for name in ("nist26", "svhn", "mnist", "nist36", "cifar10")}
+    assert status == {
+        "nist26": "partial (valid)",
+        "svhn": "partial (test)",
+        "mnist": "partial (test)",
+        "nist36": "present",
+        "cifar10": "missing",
+    }
 
 
 # ---- errors
@@ -126,6 +151,17 @@ def test_data_verify_real_files(require_data, capsys):
     statuses = {cells[1]: cells[2] for group in rows.values() for cells in group}
     assert statuses[MNIST_LABELS] == "ok"
     assert set(statuses.values()) <= {"ok", "absent"}
+
+
+def test_data_verify_without_a_data_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NNLAB_DATA", str(tmp_path / "no-such-folder"))
+    assert main(["data", "verify"]) == 2
+    captured = capsys.readouterr()
+    line = _error_line(captured.err)
+    assert (
+        f"the data folder {tmp_path / 'no-such-folder'} (set by NNLAB_DATA) does not exist" in line
+    )
+    assert "Set NNLAB_DATA" in line and captured.out == ""
 
 
 def test_data_verify_detects_one_changed_byte(require_data, tmp_path, monkeypatch, capsys):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnlab import __version__
-from nnlab.errors import ConfigError, CorruptFileError, NnlabError
+from nnlab.errors import ConfigError, CorruptFileError, MissingDataError, NnlabError
 
 # ---- the command table
 
@@ -171,6 +171,7 @@ def _download_bars() -> Iterator[Callable[[str, int, int | None], None] | None]:
 #: how each status of `data list` and `data verify` is coloured on a terminal
 _STATUS_STYLE = {
     "present": "green",
+    "partial": "yellow",
     "embedded": "cyan",
     "missing": "yellow",
     "ok": "green",
@@ -186,6 +187,19 @@ def _root_line(root: Path) -> str:
     return f"Data root: {root} ({origin}; set NNLAB_DATA to use another folder)"
 
 
+def _presence(spec, root: Path) -> str:
+    """A dataset's status for `data list`: embedded, present, missing or "partial (SPLITS)".
+
+    "partial" names the splits whose files are there, when only some are (e.g. nist26's valid).
+    """
+    if spec.embedded:
+        return "embedded"
+    have = spec.present_splits(root)
+    if not have:
+        return "missing"
+    return "present" if have == spec.splits else f"partial ({', '.join(have)})"
+
+
 def _data_list(args: argparse.Namespace) -> int:
     from nnlab import data
 
@@ -195,13 +209,13 @@ def _data_list(args: argparse.Namespace) -> int:
     table = _table("name", "classes", "image", "splits", "status", "where", "description")
     specs = sorted((data.info(n) for n in data.names()), key=lambda s: (s.embedded, s.name))
     for spec in specs:
-        status = "embedded" if spec.embedded else "present" if spec.present(root) else "missing"
+        status = _presence(spec, root)
         table.add_row(
             spec.name,
             str(len(spec.classes)),
             "×".join(map(str, spec.image_shape)),
             ", ".join(spec.splits),
-            _styled(status, _STATUS_STYLE[status]),
+            _styled(status, _STATUS_STYLE[status.split()[0]]),
             spec.where,
             spec.description,
         )
@@ -229,7 +243,14 @@ def _data_verify(args: argparse.Namespace) -> int:
     from nnlab.data.checksums import verify
 
     root = data_root()
-    results = verify(args.names or None, root)
+    results = verify(args.names or None, root)  # unknown names first: that error says more
+    if not root.is_dir():
+        origin = "set by NNLAB_DATA" if os.environ.get("NNLAB_DATA") else "the default"
+        raise MissingDataError(
+            f"the data folder {root} ({origin}) does not exist, so there is nothing to verify. "
+            f"Set NNLAB_DATA to the folder that holds the datasets (mnist/, cifar10/, ...), or "
+            f"download into it with `nnlab data fetch NAME`."
+        )
     console = _console()
     console.print(_root_line(root))
     table = _table("dataset", "file", "status", "checksum")

@@ -176,3 +176,18 @@ def test_wrong_meta_and_missing_batch(tmp_path):
     (folder / "data_batch_3").unlink()
     with pytest.raises(CorruptFileError, match="data_batch_3 is missing"):
         load("cifar10", "train", root=tmp_path)
+
+
+def test_jpeg_folder_cache_follows_the_class_order(tmp_path, monkeypatch):
+    """The image-folder release goes through the cache, whose key holds the class names."""
+    from nnlab.data.loaders import cifar
+
+    for k, name in enumerate(CLASSES):
+        path = tmp_path / "cifar10" / "test" / name / "0000.png"
+        path.parent.mkdir(parents=True)
+        Image.fromarray(np.full((32, 32, 3), k, np.uint8)).save(path)
+    assert load("cifar10", "test", root=tmp_path).y.tolist() == list(range(10))
+    monkeypatch.setattr(cifar, "CLASSES", CLASSES[::-1])
+    s = load("cifar10", "test", root=tmp_path)
+    assert s.classes == CLASSES[::-1] and s.y.tolist() == list(range(10))
+    assert s.x[:, 0, 0, 0].tolist() == list(range(9, -1, -1))  # "truck" (9) comes first now

@@ -115,3 +115,37 @@ def test_loose_folders_with_kaggle_names(tmp_path):
     private = load("fer2013", "private_test", root=tmp_path)
     assert private.x[:, 0, 0, 0].tolist() == [60, 50]
     assert load("fer2013", "test", root=tmp_path).x[:, 0, 0, 0].tolist() == [40, 60, 50]
+
+
+def test_csv_without_the_wanted_usage(tmp_path):
+    """A csv of Training rows only has no test split: say so instead of an empty set."""
+    img = np.zeros((48, 48), np.uint8)
+    (tmp_path / "fer2013").mkdir()
+    _write_csv(tmp_path / "fer2013" / "fer2013.csv", [(0, img, "Training"), (3, img, "Training")])
+    assert len(load("fer2013", "train", root=tmp_path)) == 2
+    with pytest.raises(
+        CorruptFileError, match=r"fer2013.csv: no rows with Usage 'PublicTest'.*values are Training"
+    ):
+        load("fer2013", "test", root=tmp_path)
+
+
+def test_csv_cut_off_mid_row(tmp_path):
+    img = np.zeros((48, 48), np.uint8)
+    (tmp_path / "fer2013").mkdir()
+    path = tmp_path / "fer2013" / "fer2013.csv"
+    _write_csv(path, [(0, img, "Training"), (3, img, "Training")])
+    path.write_text(path.read_text()[:-200])  # the download stopped inside the last pixels
+    with pytest.raises(CorruptFileError, match=r"fer2013.csv: line 3 has 2 fields, the header 3"):
+        load("fer2013", "train", root=tmp_path)
+
+
+def test_csv_cache_follows_the_emotion_map(tmp_path, monkeypatch):
+    """The cache key holds the loader's constants: a changed id -> class map rebuilds."""
+    from nnlab.data.loaders import fer2013
+
+    img = np.zeros((48, 48), np.uint8)
+    (tmp_path / "fer2013").mkdir()
+    _write_csv(tmp_path / "fer2013" / "fer2013.csv", [(e, img, "Training") for e in range(7)])
+    assert load("fer2013", "train", root=tmp_path).y.tolist() == [0, 1, 2, 3, 5, 6, 4]
+    monkeypatch.setattr(fer2013, "CSV_EMOTION_TO_CLASS", np.arange(7)[::-1].copy())
+    assert load("fer2013", "train", root=tmp_path).y.tolist() == [6, 5, 4, 3, 2, 1, 0]

@@ -58,6 +58,9 @@ def test_loose_jpg_folder(tmp_path, monkeypatch):
     red = whole.x[:, 0, 8, 8].numpy().astype(int)
     assert np.abs(red - np.arange(1, 1361) % 256).max() <= 2
     assert "centre-cropped to 16x16" in whole.notes[0]
+    # SIZE is in the cache key: a new size decodes again instead of serving the 16 px set
+    monkeypatch.setattr(flowers17, "SIZE", 8)
+    assert load("flowers17", "all", root=tmp_path).image_shape == (3, 8, 8)
     (folder / "image_0500.jpg").unlink()
     with pytest.raises(CorruptFileError, match=r"image_0001.jpg .. image_1360.jpg.*\[500\]"):
         load("flowers17", "all", root=tmp_path)

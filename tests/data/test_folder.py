@@ -8,7 +8,13 @@ from PIL import Image
 
 from nnlab.data import load
 from nnlab.data.loaders.folder import fit_square
-from nnlab.errors import MissingDataError, NnlabError, UnknownNameError
+from nnlab.errors import (
+    ConfigError,
+    CorruptFileError,
+    MissingDataError,
+    NnlabError,
+    UnknownNameError,
+)
 
 
 def _png(path, array):
@@ -114,3 +120,82 @@ def test_fit_square_matches_an_antialiased_reference():
         60,
         3,
     )
+
+
+def test_empty_path_is_refused_not_the_current_folder(tmp_path, monkeypatch):
+    _png(tmp_path / "cat" / "1.png", _grey(10))  # a loadable tree in the current folder
+    monkeypatch.chdir(tmp_path)
+    for name in ("folder:", "folder:  "):
+        with pytest.raises(ConfigError, match=r"folder: needs a path: write folder:PATH"):
+            load(name)
+
+
+def test_tiny_flat_tree_split_names_the_set(tmp_path):
+    _png(tmp_path / "cat" / "1.png", _grey(10))
+    _png(tmp_path / "cat" / "2.png", _grey(20))
+    assert len(load(f"folder:{tmp_path}", "all")) == 2
+    with pytest.raises(ConfigError, match=rf"'folder:{tmp_path}' \(all\) has 2 images.*test"):
+        load(f"folder:{tmp_path}", "test")
+
+
+def test_exif_orientation_is_applied_before_sizing(tmp_path):
+    """A photo stored sideways with an EXIF tag loads upright, the size of the other image."""
+    stored = np.zeros((16, 32), np.uint8)  # 32 wide x 16 high: left half black, right white
+    stored[:, 16:] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the viewer turns it 90 degrees clockwise: 16 wide x 32 high
+    path = tmp_path / "a" / "turned.png"
+    path.parent.mkdir()
+    Image.fromarray(stored).save(path, exif=exif)
+    _png(tmp_path / "b" / "upright.png", _grey(100, (32, 16)))
+    s = load(f"folder:{tmp_path}")
+    assert s.image_shape == (1, 32, 16) and s.notes == ()  # no resize: both are 32 x 16 upright
+    turned = s.x[0, 0].numpy()
+    assert (turned[:16] == 0).all() and (turned[16:] == 255).all()  # the black half on top
+
+
+def test_16_bit_grey_keeps_its_top_byte(tmp_path):
+    """PIL's own conversion would clip every 16-bit value above 255 to white."""
+    values = np.array([[0, 255, 256, 300, 32768, 65535]], np.uint16)
+    path = tmp_path / "a" / "wide.png"
+    path.parent.mkdir()
+    Image.fromarray(values).save(path)
+    assert Image.open(path).mode == "I;16"
+    s = load(f"folder:{tmp_path}")
+    assert s.image_shape == (1, 1, 6)
+    assert s.x[0, 0, 0].tolist() == [0, 0, 1, 1, 128, 255]
+
+
+def test_grey_images_in_an_rgb_tree_become_rgb(tmp_path):
+    _png(tmp_path / "a" / "grey.png", _grey(77))
+    _png(tmp_path / "b" / "rgba.png", np.full((8, 8, 4), (10, 20, 30, 0), np.uint8))
+    s = load(f"folder:{tmp_path}")
+    assert s.image_shape == (3, 8, 8)
+    # grey replicated; a transparent pixel composited on white
+    assert s.x[0, :, 0, 0].tolist() == [77] * 3 and s.x[1, :, 0, 0].tolist() == [255] * 3
+
+
+def test_split_tree_parts_are_slices_of_the_whole(tmp_path):
+    names = {"train": ["b/2.png", "a/1.png", "a/3.png"], "test": ["a/9.png", "b/0.png"]}
+    for split, files in names.items():
+        for name in files:
+            _png(tmp_path / split / name, _grey(int(name[2]) * 10 + (split == "test")))
+    whole = load(f"folder:{tmp_path}", "all")
+    assert whole.x[:, 0, 0, 0].tolist() == [10, 30, 20, 91, 1]  # train then test, by class, name
+    for split, values in (("train", [10, 30, 20]), ("test", [91, 1])):
+        s = load(f"folder:{tmp_path}", split)
+        assert s.split == split and s.x[:, 0, 0, 0].tolist() == values
+
+
+def test_unreadable_file_is_named(tmp_path):
+    _png(tmp_path / "a" / "1.png", _grey(10))
+    (tmp_path / "a" / "folder.png").mkdir()  # a folder with an image's name
+    with pytest.raises(CorruptFileError, match=r"folder.png: cannot read it \(Is a directory\)"):
+        load(f"folder:{tmp_path}")
+
+
+def test_undecodable_file_is_named(tmp_path):
+    _png(tmp_path / "a" / "1.png", _grey(10))
+    (tmp_path / "a" / "2.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.raises(CorruptFileError, match=r"2.png: cannot decode the image"):
+        load(f"folder:{tmp_path}")

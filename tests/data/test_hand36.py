@@ -1,5 +1,6 @@
 """hand36: EMNIST letters + MNIST digits put through one normalisation into NIST36's look."""
 
+import hashlib
 import string
 
 import numpy as np
@@ -16,6 +17,12 @@ SOURCES = (
     "emnist/emnist-letters-test-labels-idx1-ubyte.gz",
     "mnist/t10k-images-idx3-ubyte.gz",
     "mnist/t10k-labels-idx1-ubyte.gz",
+)
+TRAIN_SOURCES = (
+    "emnist/emnist-letters-train-images-idx3-ubyte.gz",
+    "emnist/emnist-letters-train-labels-idx1-ubyte.gz",
+    "mnist/train-images-idx3-ubyte.gz",
+    "mnist/train-labels-idx1-ubyte.gz",
 )
 
 # ---- style statistics, written here independently of the loader (NumPy, ink = 1)
@@ -78,6 +85,24 @@ def test_classes_counts_shape(built):
     # NIST36's polarity: white background (every corner pixel 255), dark ink
     assert (s.x[:, 0, [0, 0, -1, -1], [0, -1, 0, -1]] == 255).all()
     assert int(s.x.min()) == 0
+
+
+#: split, images, sha256 of the pixel bytes (first 16 hex digits): a changed sample, order,
+#: orientation or normalisation shows up here
+SPLITS = [
+    ("train", 144_000, "42cdad245f07dbff"),
+    ("valid", 28_800, "c809cbc6714807a7"),
+    ("test", 28_800, "5045ad5ff006502e"),
+]
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("split,n,sha", SPLITS, ids=[s[0] for s in SPLITS])
+def test_split_checksums(require_data, split, n, sha):
+    require_data(*(SOURCES if split == "test" else TRAIN_SOURCES))
+    s = load("hand36", split)
+    assert len(s) == n and s.class_counts().tolist() == [n // 36] * 36
+    assert hashlib.sha256(s.x.numpy().tobytes()).hexdigest()[:16] == sha
 
 
 @pytest.mark.data
@@ -192,3 +217,43 @@ def test_missing_sources(tmp_path):
     (tmp_path / "mnist" / "t10k-labels-idx1-ubyte").write_bytes(b"")
     with pytest.raises(MissingDataError, match=r"emnist/emnist-letters-test-images.*fetch hand36"):
         load("hand36", "test", root=tmp_path)
+
+
+#: one change to each constant in hand36's cache key
+CHANGES = [
+    ("SIDE", 28),
+    ("BOX", 25),
+    ("STROKE", 3.0),
+    ("BLUR_SIGMA", 0.9),
+    ("EDGE", 0.4),
+    ("INK", 0.4),
+    ("PER_CLASS", {"train": 4000, "valid": 800, "test": 700}),
+    ("SPLIT_SEED", 1),
+    ("_NEWTON_STEPS", 2),
+    ("_LEVEL_RANGE", (0.1, 0.8)),
+    ("_SOURCE_SPLIT", {"train": ("train", 0), "valid": ("train", 4000), "test": ("test", 1)}),
+    ("NIST36_CLASSES", tuple(string.digits + string.ascii_uppercase)),
+]
+
+
+@pytest.mark.parametrize("attribute,value", CHANGES, ids=[c[0] for c in CHANGES])
+def test_every_setting_is_in_the_cache_key(tmp_path, monkeypatch, attribute, value):
+    """Changing a constant that shapes the images rebuilds the split, not the cached bytes."""
+    assert len(CHANGES) == len(hand36._settings())  # every setting has its case here
+    for name in SOURCES:  # stand-ins: the cache reads only their path, size and mtime
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    builds = []
+
+    def build(root, split):
+        builds.append(split)
+        x, y = torch.zeros(1, 1, 32, 32, dtype=torch.uint8), torch.zeros(1, dtype=torch.int64)
+        return hand36.ImageSet(x, y, hand36.NIST36_CLASSES, "hand36", split)
+
+    monkeypatch.setattr(hand36, "_build", build)
+    load("hand36", "test", root=tmp_path)
+    load("hand36", "test", root=tmp_path)
+    assert builds == ["test"]
+    monkeypatch.setattr(hand36, attribute, value)
+    load("hand36", "test", root=tmp_path)
+    assert builds == ["test", "test"]

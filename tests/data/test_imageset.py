@@ -108,3 +108,41 @@ def test_split_tiny_classes_still_reach_every_part(per_class):
 def test_split_unstratified_sizes():
     a, b, c = split(_toy(n=100), (0.5, 0.3, 0.2), seed=1, stratify=False)
     assert (len(a), len(b), len(c)) == (50, 30, 20)
+
+
+def test_cache_key_holds_the_settings(tmp_path):
+    """A loader constant that changes (an image size, a seed) must not serve the old set."""
+    src = tmp_path / "source.bin"
+    src.write_bytes(b"one")
+    calls = []
+
+    def build():
+        calls.append(1)
+        return _toy(seed=len(calls))
+
+    settings = {"size": 32, "per_class": {"train": 10, "test": 2}}
+    cached("toy", [src], build, settings)
+    cached("toy", [src], build, dict(reversed(settings.items())))  # key order does not matter
+    assert len(calls) == 1
+    cached("toy", [src], build, {**settings, "size": 31})
+    cached("toy", [src], build, {**settings, "per_class": {"train": 10, "test": 3}})
+    cached("toy", [src], build)
+    assert len(calls) == 4
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_split_refuses_an_empty_part(n):
+    """2 images split 80/20 would give a test part of none: an error naming set, size, fractions."""
+    s = _toy(n=n, classes=1)
+    with pytest.raises(ConfigError, match=rf"'toy' \(train\) has {n} images.*0.8, 0.2.*test"):
+        split(s, (0.8, 0.2), names=("train", "test"))
+    assert [len(p) for p in split(_toy(n=5, classes=1), (0.8, 0.2))] == [4, 1]
+
+
+def test_load_rejects_bad_name_and_seed():
+    for name in (None, 3, ""):
+        with pytest.raises(ConfigError, match="dataset name must be a non-empty string"):
+            load(name)
+    for seed in ("x", 1.5, None, True):
+        with pytest.raises(ConfigError, match="seed must be an integer"):
+            load("digits", seed=seed)

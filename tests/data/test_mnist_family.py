@@ -2,6 +2,7 @@
 
 import gzip
 import hashlib
+import os
 
 import numpy as np
 import pytest
@@ -16,91 +17,111 @@ def _pixels_sha(s):
     return hashlib.sha256(s.x.numpy().tobytes()).hexdigest()[:16]
 
 
-# name, split, required file, N, per-class counts (first 3), pixel checksum
+#: class names in label order, from the publishers' descriptions (MANIFEST.md for Fashion-MNIST)
+DIGITS = tuple("0123456789")
+FASHION = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+LETTERS = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+NOTMNIST = tuple("ABCDEFGHIJ")
+
+# name, split, required file, classes, per-class counts (MANIFEST.md where it gives them), pixel
+# checksum
 CASES = [
     (
         "mnist",
         "train",
         "mnist/train-images-idx3-ubyte.gz",
-        60000,
-        [5923, 6742, 5958],
+        DIGITS,
+        [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
         "741c988805d008ac",
     ),
     (
         "mnist",
         "test",
         "mnist/t10k-images-idx3-ubyte.gz",
-        10000,
-        [980, 1135, 1032],
+        DIGITS,
+        [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
         "6d87418db22cc802",
     ),
     (
         "fashion-mnist",
         "train",
         "fashion-mnist/train-images-idx3-ubyte.gz",
-        60000,
-        [6000, 6000, 6000],
+        FASHION,
+        [6000] * 10,
         "2e487a6c89124f78",
     ),
     (
         "fashion-mnist",
         "test",
         "fashion-mnist/t10k-images-idx3-ubyte.gz",
-        10000,
-        [1000, 1000, 1000],
+        FASHION,
+        [1000] * 10,
         "c867c93ff9536059",
     ),
     (
         "emnist-letters",
         "train",
         "emnist/emnist-letters-train-images-idx3-ubyte.gz",
-        124800,
-        [4800, 4800, 4800],
+        LETTERS,
+        [4800] * 26,
         "9d5d0a67fd893cbf",
     ),
     (
         "emnist-letters",
         "test",
         "emnist/emnist-letters-test-images-idx3-ubyte.gz",
-        20800,
-        [800, 800, 800],
+        LETTERS,
+        [800] * 26,
         "29150cc5b2fb6126",
     ),
     (
         "notmnist",
         "all",
         "notmnist/t10k-images-idx3-ubyte.gz",
-        10000,
-        [1000, 1000, 1000],
+        NOTMNIST,
+        [1000] * 10,
         "6bda48464effe416",
     ),
     (
         "notmnist",
         "train",
         "notmnist/t10k-images-idx3-ubyte.gz",
-        8000,
-        [800, 800, 800],
+        NOTMNIST,
+        [800] * 10,
         "88d85e9d05368f9e",
     ),
     (
         "notmnist",
         "test",
         "notmnist/t10k-images-idx3-ubyte.gz",
-        2000,
-        [200, 200, 200],
+        NOTMNIST,
+        [200] * 10,
         "880eb9a5a2202849",
     ),
 ]
 
 
 @pytest.mark.data
-@pytest.mark.parametrize("name,split,needed,n,counts,sha", CASES, ids=lambda v: str(v))
-def test_real_split(require_data, name, split, needed, n, counts, sha):
+@pytest.mark.parametrize(
+    "name,split,needed,classes,counts,sha", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES]
+)
+def test_real_split(require_data, name, split, needed, classes, counts, sha):
     require_data(needed)
     s = load(name, split)
-    assert len(s) == n and s.x.dtype.is_floating_point is False
-    assert s.x.shape[1:] == (1, 28, 28) and s.y.dtype.__str__() == "torch.int64"
-    assert s.class_counts()[:3].tolist() == counts
+    assert s.classes == classes and s.class_counts().tolist() == counts
+    assert len(s) == sum(counts) and s.split == split
+    assert s.x.dtype == torch.uint8 and s.x.shape[1:] == (1, 28, 28) and s.y.dtype == torch.int64
     assert _pixels_sha(s) == sha
 
 
@@ -218,3 +239,34 @@ def test_notmnist_tar_read_without_extracting(tmp_path):
     before = sorted(p.name for p in (tmp_path / "notmnist").iterdir())
     _check_notmnist_pngs(load("notmnist", "all", root=tmp_path))
     assert sorted(p.name for p in (tmp_path / "notmnist").iterdir()) == before
+
+
+def test_notmnist_png_edited_in_place_is_decoded_again(tmp_path):
+    """The cache is keyed on the PNGs themselves: an edit leaves the letter folder's mtime alone."""
+    _notmnist_small(tmp_path / "notmnist" / "notMNIST_small")
+    first = load("notmnist", "all", root=tmp_path)
+    png = tmp_path / "notmnist" / "notMNIST_small" / "C" / "img1.png"
+    folder_times = os.stat(png.parent).st_atime_ns, os.stat(png.parent).st_mtime_ns
+    png.write_bytes(_png(222))
+    os.utime(png, ns=(png.stat().st_atime_ns, png.stat().st_mtime_ns + 10**9))
+    os.utime(png.parent, ns=folder_times)  # as on filesystems where the folder does not change
+    again = load("notmnist", "all", root=tmp_path)
+    changed = (first.x != again.x).flatten(1).any(1).nonzero().flatten().tolist()
+    assert changed == [5] and int(again.x[5, 0, 0, 0]) == 222  # C's second image
+
+
+@pytest.mark.parametrize("name", ["x-idx3-ubyte", "x-idx3-ubyte.gz"])
+def test_idx_path_that_cannot_be_read(tmp_path, monkeypatch, name):
+    """A folder where the file should be, or no permission: an error naming it, no traceback."""
+    (tmp_path / name).mkdir()
+    with pytest.raises(CorruptFileError, match=rf"{name}: cannot read it \(Is a directory\)"):
+        read_idx(tmp_path / name)
+    (tmp_path / name).rmdir()
+    _write_idx(tmp_path / name, np.zeros((1, 2, 2)))
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(type(tmp_path), "read_bytes", refuse)  # chmod cannot stop root
+    with pytest.raises(CorruptFileError, match=rf"{name}: cannot read it \(Permission denied\)"):
+        read_idx(tmp_path / name)

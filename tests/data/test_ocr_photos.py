@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from nnlab.data.loaders.ocr_photos import load_ocr_photos
-from nnlab.errors import MissingDataError
+from nnlab.errors import CorruptFileError, MissingDataError
 
 # name, (height, width) from MANIFEST.md's width x height, first line of the ground truth
 REAL = [
@@ -48,4 +48,12 @@ def test_exif_orientation_and_text(tmp_path):
 
 def test_missing_folder(tmp_path):
     with pytest.raises(MissingDataError, match="ocr-photos"):
+        load_ocr_photos(tmp_path)
+
+
+def test_undecodable_photo_is_named(tmp_path):
+    folder = tmp_path / "ocr-photos"
+    folder.mkdir()
+    (folder / "bad.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    with pytest.raises(CorruptFileError, match=r"bad.jpg: cannot decode the image"):
         load_ocr_photos(tmp_path)

@@ -1,15 +1,17 @@
 """A cache of decoded splits as tensor files, so JPEG/PNG sets decode once, not every run.
 
 The cache lives outside the data root (nothing but `fetch` writes there): `$NNLAB_CACHE`, default
-~/.cache/nnlab/tensors; `NNLAB_CACHE=off` turns it off. An entry is keyed by the loader's tag
-and the path, size and mtime of every source file, so a changed file is decoded again.
+~/.cache/nnlab/tensors; `NNLAB_CACHE=off` turns it off. An entry is keyed by the loader's tag,
+the path, size and mtime of every source file, and the loader's settings (its module constants:
+image size, class names, normalisation parameters, ...), so a changed file or a changed setting
+is decoded again. A change to the code itself is covered by `CACHE_VERSION`.
 """
 
 import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -18,8 +20,9 @@ from nnlab.data.imageset import ImageSet
 
 log = logging.getLogger(__name__)
 
-#: bump when a loader's output changes for the same files
-CACHE_VERSION = 1
+#: bump when a loader's code changes its output for the same files and settings
+#: (2: EXIF orientation and 16-bit grey scaling in `formats.image.decode`)
+CACHE_VERSION = 2
 
 
 def cache_dir() -> Path | None:
@@ -30,8 +33,13 @@ def cache_dir() -> Path | None:
     return Path(value or "~/.cache/nnlab/tensors").expanduser()
 
 
-def cached(tag: str, sources: Sequence[Path], build: Callable[[], ImageSet]) -> ImageSet:
-    """`build()`'s result, from the cache when the sources have not changed since it was made.
+def cached(
+    tag: str,
+    sources: Sequence[Path],
+    build: Callable[[], ImageSet],
+    settings: Mapping[str, object] | None = None,
+) -> ImageSet:
+    """`build()`'s result, from the cache when neither the sources nor the settings have changed.
 
     Parameters
     ----------
@@ -41,11 +49,15 @@ def cached(tag: str, sources: Sequence[Path], build: Callable[[], ImageSet]) -> 
         Every file the result is decoded from.
     build : callable
         Decodes the set; called on a cache miss.
+    settings : mapping of str to plain values, optional
+        Everything besides the files that shapes `build()`'s result: the loader's constants
+        (sizes, class names, seeds, normalisation parameters). Their `repr` enters the key, so
+        use plain values (numbers, strings, tuples, dicts of them), read when `cached` is called.
     """
     folder = cache_dir()
     if folder is None:
         return build()
-    h = hashlib.sha256(f"{tag}|v{CACHE_VERSION}".encode())
+    h = hashlib.sha256(f"{tag}|v{CACHE_VERSION}|{sorted((settings or {}).items())!r}".encode())
     for p in sources:
         st = Path(p).stat()
         h.update(f"|{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())

@@ -4,9 +4,10 @@ Loader modules register a `DatasetInfo` each; `load(name, split)` finds it, chec
 calls its loader, and applies `limit`.
 """
 
+import numbers
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -45,11 +46,16 @@ class DatasetInfo:
     folder : str or None
         Folder under the data root; None for embedded sets (made by the package itself).
     patterns : tuple of str
-        Globs relative to the data root; the dataset is present when any matches.
+        Globs relative to the data root; the dataset is present when any matches (unless it
+        has `split_patterns`).
     source : str
         Publisher / where to get the files, for messages.
     derived_from : tuple of str
         For a set made from other registered sets: their names. It is present when they all are.
+    split_patterns : mapping of split name to tuple of str
+        For a set with one file (or file group) per split: globs relative to the data root per
+        split; a split is present when any of its globs matches, and the dataset when any split
+        is. Without it, every split is present or none is.
     """
 
     name: str
@@ -62,6 +68,7 @@ class DatasetInfo:
     patterns: tuple[str, ...] = ()
     source: str = ""
     derived_from: tuple[str, ...] = ()
+    split_patterns: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
     @property
     def embedded(self) -> bool:
@@ -81,8 +88,25 @@ class DatasetInfo:
             return True
         if self.derived_from:
             return all(info(n).present(root) for n in self.derived_from)
+        if self.split_patterns:
+            return bool(self.present_splits(root))
+        return _any_match(data_root(root), self.patterns)
+
+    def present_splits(self, root: Path | None = None) -> tuple[str, ...]:
+        """The splits whose files are under the root, in `splits` order.
+
+        Uses `split_patterns` where the dataset has them; otherwise all splits when `present`,
+        else none.
+        """
+        if not self.split_patterns:
+            return self.splits if self.present(root) else ()
         root = data_root(root)
-        return any(next(root.glob(p), None) is not None for p in self.patterns)
+        return tuple(s for s in self.splits if _any_match(root, self.split_patterns.get(s, ())))
+
+
+def _any_match(root: Path, patterns: tuple[str, ...]) -> bool:
+    """True when any of the globs (relative to `root`) matches a path."""
+    return any(next(root.glob(p), None) is not None for p in patterns)
 
 
 DATASETS: Registry[DatasetInfo] = Registry("dataset", "nnlab data list")
@@ -134,8 +158,16 @@ def load(
     seed : int
         Seed for `limit`'s subset and for embedded sets' generation.
     """
+    if not isinstance(name, str) or not name:
+        raise ConfigError(
+            f"dataset name must be a non-empty string such as 'mnist' or 'folder:PATH', got "
+            f"{name!r}; `nnlab data list` lists the names."
+        )
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ConfigError(f"limit must be a positive integer or None, got {limit!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ConfigError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
+    seed = int(seed)
     scheme, colon, argument = name.partition(":")
     if colon and scheme in SCHEMES:
         imageset = SCHEMES[scheme](argument, split)

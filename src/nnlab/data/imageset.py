@@ -141,7 +141,7 @@ def split(
 
     Returns
     -------
-    tuple of ImageSet, one per fraction.
+    tuple of ImageSet, one per fraction. A part that would hold no image is a `ConfigError`.
     """
     fractions = tuple(float(f) for f in fractions)
     names = names or tuple(f"{imageset.split}[{i}]" for i in range(len(fractions)))
@@ -153,6 +153,13 @@ def split(
         )
     order = _interleaved_order(imageset.y.cpu(), imageset.num_classes, seed, stratify)
     bounds = [round(len(order) * sum(fractions[:i])) for i in range(len(fractions) + 1)]
+    empty = [name for lo, hi, name in zip(bounds[:-1], bounds[1:], names, strict=True) if lo == hi]
+    if empty:
+        raise ConfigError(
+            f"{imageset.name!r} ({imageset.split or 'whole set'}) has {len(imageset)} images; "
+            f"split by fractions {fractions} into {', '.join(names)}, part(s) "
+            f"{', '.join(empty)} would hold none. Add images, or use other fractions."
+        )
     return tuple(
         replace(imageset.subset(torch.sort(order[lo:hi]).values), split=name)
         for lo, hi, name in zip(bounds[:-1], bounds[1:], names, strict=True)

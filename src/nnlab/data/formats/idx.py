@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnlab.data.formats.files import read_file
 from nnlab.errors import CorruptFileError, MissingDataError
 
 _UBYTE = 0x08
@@ -47,11 +48,12 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, gunzipped when its name ends in .gz."""
+    raw = read_file(path)  # a folder or an unreadable file: an error naming it
     if path.suffix != ".gz":
-        return path.read_bytes()
+        return raw
     try:
-        with gzip.open(path, "rb") as f:
-            return f.read()
+        return gzip.decompress(raw)
     except (EOFError, OSError, zlib.error) as exc:
         raise CorruptFileError(
             f"{path}: the gzip stream is truncated or damaged ({exc}). Download it again."

@@ -1,28 +1,53 @@
-"""Decode image files (JPEG, PNG, ...) to uint8 arrays, with one clear error per bad file."""
+"""Decode image files (JPEG, PNG, ...) to uint8 arrays, with one clear error per bad file.
+
+Every image is turned upright by its EXIF orientation tag, as image viewers show it (phone photos
+are often stored sideways with a tag saying so). 16-bit grey images keep their top 8 bits, so
+their full range maps onto 0..255; PIL's own conversion would clip every value above 255.
+"""
 
 import io
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from nnlab.errors import CorruptFileError
 
 #: PIL's mode for each channel count
 _MODES = {1: "L", 3: "RGB"}
+#: PIL modes of single-channel images
+GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+#: grey modes holding 16-bit values: PIL opens 16-bit PNGs and TIFFs as "I;16*", or as "I"
+_WIDE_GREY_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
+#: what PIL raises on a truncated, garbled or unknown image file
+_DECODE_ERRORS = (UnidentifiedImageError, OSError, ValueError, SyntaxError)
 
 
-def decode(data: bytes, source: str, channels: int) -> np.ndarray:
-    """Decode one image to uint8 (H, W, C) with C = `channels` (1 grey or 3 RGB).
+def decode(data: bytes, source: str, channels: int | None) -> np.ndarray:
+    """Decode one image to uint8 (H, W, C), upright as its EXIF orientation tag says.
 
-    `source` names the file (or archive member) in the error raised when it does not decode.
+    Parameters
+    ----------
+    data : bytes
+        The encoded image.
+    source : str
+        Names the file (or archive member) in the `CorruptFileError` raised when it does not
+        decode.
+    channels : int or None
+        1 (grey) or 3 (RGB); None keeps the image's own: 1 for `GREY_MODES`, else 3.
+
+    Returns
+    -------
+    np.ndarray
+        uint8 (H, W, C); transparent pixels are composited on white.
     """
     try:
         with Image.open(io.BytesIO(data)) as im:
-            im = _flatten_alpha(im) if im.mode in ("RGBA", "LA", "P") else im
-            arr = np.asarray(im.convert(_MODES[channels]))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+            ImageOps.exif_transpose(im, in_place=True)
+            channels = channels or (1 if im.mode in GREY_MODES else 3)
+            arr = np.asarray(_eight_bit(im).convert(_MODES[channels]))
+    except _DECODE_ERRORS as exc:
         raise CorruptFileError(
             f"{source}: cannot decode the image ({exc}). Replace or delete the file."
         ) from None
@@ -30,14 +55,15 @@ def decode(data: bytes, source: str, channels: int) -> np.ndarray:
 
 
 def decode_many(
-    items: Sequence[tuple[bytes, str]], channels: int, *, skip_bad: bool = False
+    items: Sequence[tuple[bytes, str]], channels: int | None, *, skip_bad: bool = False
 ) -> tuple[list[np.ndarray], list[int], list[str]]:
     """Decode many images with a small thread pool (PIL releases the GIL while decoding).
 
     Parameters
     ----------
     items : sequence of (bytes, source name)
-    channels : int
+    channels : int or None
+        As in `decode`.
     skip_bad : bool
         Skip undecodable images instead of raising.
 
@@ -77,8 +103,18 @@ def stack_hwc(arrays: Sequence[np.ndarray], source: str) -> np.ndarray:
     return np.ascontiguousarray(np.stack(arrays).transpose(0, 3, 1, 2))
 
 
-def _flatten_alpha(im: Image.Image) -> Image.Image:
-    """Composite transparent images on white, so transparent pixels do not become black."""
+def _eight_bit(im: Image.Image) -> Image.Image:
+    """`im` in a mode that converts to "L" or "RGB" without loss of meaning.
+
+    16-bit grey keeps its top 8 bits (value >> 8 maps 0..65535 onto 0..255); transparent images
+    are composited on white, so transparent pixels do not become black.
+    """
+    if im.mode in _WIDE_GREY_MODES:
+        # (H, W) uint16 or int32 -> (H, W) uint8; "I" may hold values outside 16 bits
+        wide = np.clip(np.asarray(im).astype(np.int64), 0, 65535)
+        return Image.fromarray((wide >> 8).astype(np.uint8))
+    if im.mode not in ("RGBA", "LA", "P"):
+        return im
     rgba = im.convert("RGBA")
     background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     return Image.alpha_composite(background, rgba)

@@ -21,6 +21,7 @@ import torch
 
 from nnlab.data.catalog import DatasetInfo, missing, register
 from nnlab.data.formats.archive import iter_members
+from nnlab.data.formats.files import read_file
 from nnlab.data.formats.safepickle import safe_load
 from nnlab.data.imageset import ImageSet
 from nnlab.data.loaders.folder import Sample, cached_tree, decode_samples, labelled
@@ -53,7 +54,7 @@ def _load(root: Path, split: str, seed: int, limit: int | None) -> ImageSet:
     wanted = (*BATCHES[split], "batches.meta")
     if (folder / PY_DIR / BATCHES[split][0]).exists():
         files = {
-            n: (folder / PY_DIR / n).read_bytes() for n in wanted if (folder / PY_DIR / n).exists()
+            n: read_file(folder / PY_DIR / n) for n in wanted if (folder / PY_DIR / n).exists()
         }
         return _imageset(*read_batches(files, BATCHES[split], str(folder / PY_DIR)), split)
     if (folder / PY_ARCHIVE).exists():
@@ -65,7 +66,11 @@ def _load(root: Path, split: str, seed: int, limit: int | None) -> ImageSet:
         files = {p.name: data for p, data in iter_members(archive, keep)}
         return _imageset(*read_batches(files, BATCHES[split], f"{archive}:{PY_DIR}"), split)
     jpegs = cached_tree(
-        folder, split, f"cifar10-jpg-{split}", lambda samples, src: _jpegs(samples, split, src)
+        folder,
+        split,
+        f"cifar10-jpg-{split}",
+        lambda samples, src: _jpegs(samples, split, src),
+        settings={"classes": CLASSES, "side": _SIDE, "note": JPEG_NOTE},
     )
     if jpegs is not None:
         return jpegs

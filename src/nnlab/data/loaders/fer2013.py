@@ -55,10 +55,21 @@ def _load(root: Path, split: str, seed: int, limit: int | None) -> ImageSet:
             "test",
         )
     folder = root / SPEC.folder
+    # what shapes a decoded split besides the files
+    settings = {
+        "classes": CLASSES,
+        "aliases": FOLDER_ALIASES,
+        "csv_ids": tuple(CSV_EMOTION_TO_CLASS.tolist()),
+        "usage": USAGE,
+        "side": _SIDE,
+    }
     if (folder / CSV_NAME).exists():
         path = folder / CSV_NAME
         return cached(
-            f"fer2013-csv-{split}", [path], lambda: _imageset(*read_csv(path, USAGE[split]), split)
+            f"fer2013-csv-{split}",
+            [path],
+            lambda: _imageset(*read_csv(path, USAGE[split]), split),
+            settings,
         )
     tree = "train" if split == "train" else "test"
     jpegs = cached_tree(
@@ -67,6 +78,7 @@ def _load(root: Path, split: str, seed: int, limit: int | None) -> ImageSet:
         f"fer2013-jpg-{split}",
         lambda samples, src: _jpegs(samples, split, src),
         keep=lambda name: is_image(name) and _in_split(name, split),
+        settings=settings,
     )
     if jpegs is not None:
         return jpegs
@@ -100,7 +112,20 @@ def read_csv(path: Path, usage: str) -> tuple[np.ndarray, np.ndarray]:
             f"not the Kaggle fer2013.csv."
         )
     ie, ip, iu = (header.index(k) for k in ("emotion", "pixels", "usage"))
+    short = next((i for i, r in enumerate(rows[1:], 2) if r and len(r) < len(header)), None)
+    if short is not None:
+        raise CorruptFileError(
+            f"{path}: line {short} has {len(rows[short - 1])} fields, the header "
+            f"{len(header)}; the file is truncated or damaged. Download it again."
+        )
     body = [r for r in rows[1:] if r and r[iu].strip() == usage]
+    if not body:
+        found = sorted({r[iu].strip() for r in rows[1:] if r})
+        raise CorruptFileError(
+            f"{path}: no rows with Usage {usage!r}; the file's Usage values are "
+            f"{', '.join(found) or 'none (no rows)'}. The Kaggle fer2013.csv has Training, "
+            f"PublicTest and PrivateTest rows: use the full file, or load a split it holds."
+        )
     try:
         emotion = np.array([int(r[ie]) for r in body], dtype=np.int64)
     except ValueError as exc:

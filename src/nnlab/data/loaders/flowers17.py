@@ -21,6 +21,7 @@ import torch
 from nnlab.data.cache import cached
 from nnlab.data.catalog import DatasetInfo, missing, register
 from nnlab.data.formats.archive import iter_members
+from nnlab.data.formats.files import read_file
 from nnlab.data.imageset import ImageSet, fixed_split
 from nnlab.data.loaders.folder import Sample, decode_samples
 from nnlab.errors import CorruptFileError
@@ -56,12 +57,15 @@ _NAME = re.compile(r"image_(\d{4})\.jpg")
 
 def _load(root: Path, split_name: str, seed: int, limit: int | None) -> ImageSet:
     folder = root / SPEC.folder
+    # what shapes the decoded set besides the files; the split is cut after the cache
+    settings = {"size": SIZE, "classes": CLASSES, "per_class": PER_CLASS}
     if (folder / "jpg").is_dir():
         files = sorted(p for p in (folder / "jpg").iterdir() if _NAME.fullmatch(p.name))
         whole = cached(
-            f"flowers17-{SIZE}",
+            "flowers17",
             files,
-            lambda: _decode([Sample("", p.name, str(p), p.read_bytes()) for p in files]),
+            lambda: _decode([Sample("", p.name, str(p), read_file(p)) for p in files]),
+            settings,
         )
     elif (folder / ARCHIVE).exists():
         archive = folder / ARCHIVE
@@ -70,11 +74,12 @@ def _load(root: Path, split_name: str, seed: int, limit: int | None) -> ImageSet
             return _NAME.fullmatch(p.name) is not None
 
         whole = cached(
-            f"flowers17-{SIZE}",
+            "flowers17",
             [archive],
             lambda: _decode(
                 [Sample("", p.name, f"{archive}:{p}", d) for p, d in iter_members(archive, keep)]
             ),
+            settings,
         )
     else:
         raise missing(SPEC, root, f"{ARCHIVE} or its jpg/ folder")

@@ -3,30 +3,39 @@
 Layout of a `folder:PATH` set: one sub-folder per class, `PATH/<class>/<image>`; the sorted
 folder names are the classes, and images in a class are taken in file-name order. When PATH
 holds `train/` and `test/` (and optionally `valid/`) sub-trees, each with class folders, those
-are the splits, and `all` is all of them together. Otherwise the whole tree is the split `all`,
-and `train`/`test` are a fixed stratified 80/20 split of it (seed `FOLDER_SPLIT_SEED`,
-independent of the load seed).
+are the splits, and `all` is all of them together, split after split. Otherwise the whole tree is
+the split `all`, and `train`/`test` are a fixed stratified 80/20 split of it (seed
+`FOLDER_SPLIT_SEED`, independent of the load seed).
 
-A set is grey when every image is single-channel, RGB otherwise. When the images differ in size,
-each is resized so its shorter side equals the smallest shorter side in the tree (antialiased
-bilinear) and centre-cropped to a square of that side; the set's notes say so.
+The whole tree is decoded once (and cached); its splits are slices of it, so they share one
+format. A set is grey when every image is single-channel, RGB otherwise. Images are turned
+upright by their EXIF orientation first. When they then differ in size, each is resized so its
+shorter side equals the smallest shorter side in the tree (antialiased bilinear) and
+centre-cropped to a square of that side; the set's notes say so.
 """
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from nnlab.data.cache import cached
 from nnlab.data.catalog import SCHEMES
 from nnlab.data.formats.archive import first_dir, iter_members
+from nnlab.data.formats.files import read_file
 from nnlab.data.formats.image import decode_many, stack_hwc
 from nnlab.data.imageset import ImageSet, fixed_split
-from nnlab.errors import CorruptFileError, MissingDataError, NnlabError, UnknownNameError
+from nnlab.errors import (
+    ConfigError,
+    CorruptFileError,
+    MissingDataError,
+    NnlabError,
+    UnknownNameError,
+)
 
 #: file suffixes read as images (compared in lower case)
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -34,8 +43,6 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".
 SPLIT_DIRS = ("train", "valid", "test")
 FOLDER_SPLIT_SEED = 4242
 FOLDER_SPLIT = {"train": 0.8, "test": 0.2}
-#: PIL modes of single-channel images
-_GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
 _LAYOUT = "PATH/<class>/<image> (or PATH/train/<class>/<image> and PATH/test/<class>/<image>)"
 
 
@@ -73,8 +80,11 @@ def class_files(split_root: Path) -> list[tuple[str, Path]]:
 
 
 def read_files(files: Sequence[tuple[str, Path]]) -> list[Sample]:
-    """The `Sample`s of (class folder name, path) pairs, read from disk."""
-    return [Sample(label, p.name, str(p), p.read_bytes()) for label, p in files]
+    """The `Sample`s of (class folder name, path) pairs, read from disk.
+
+    A file that cannot be read (no permission, I/O error) raises `CorruptFileError` naming it.
+    """
+    return [Sample(label, p.name, str(p), read_file(p)) for label, p in files]
 
 
 def read_archive(archive: Path, split_dir: str) -> list[Sample]:
@@ -107,6 +117,7 @@ def cached_tree(
     tag: str,
     build: Callable[[list[Sample], str], ImageSet],
     keep: Callable[[str], bool] = is_image,
+    settings: Mapping[str, object] | None = None,
 ) -> ImageSet | None:
     """The set `build` makes from the images of `folder/tree/<class>/`, through the cache.
 
@@ -125,11 +136,16 @@ def cached_tree(
         build(samples, source) -> ImageSet, where source names the folder or archives.
     keep : callable
         Keeps the image files whose name it accepts.
+    settings : mapping, optional
+        The loader's constants that shape `build`'s result, for the cache key (see `cached`).
     """
     if (folder / tree).is_dir():
         files = [(c, p) for c, p in class_files(folder / tree) if keep(p.name)]
         return cached(
-            tag, [p for _, p in files], lambda: build(read_files(files), str(folder / tree))
+            tag,
+            [p for _, p in files],
+            lambda: build(read_files(files), str(folder / tree)),
+            settings,
         )
     archives = split_archives(folder, tree)
     if not archives:
@@ -141,6 +157,7 @@ def cached_tree(
             [s for a in archives for s in read_archive(a, tree) if keep(s.name)],
             ", ".join(map(str, archives)),
         ),
+        settings,
     )
 
 
@@ -172,11 +189,16 @@ def decode_samples(samples: Sequence[Sample], channels: int, size: int | None = 
     """
     arrays, _, _ = decode_many([(s.data, s.source) for s in samples], channels)
     if size is not None:
-        with ThreadPoolExecutor(max_workers=4) as pool:  # PIL releases the GIL while resizing
-            arrays = list(pool.map(lambda a: fit_square(a, size), arrays))
+        arrays = _fit_all(arrays, size)
     if not arrays:
         return np.zeros((0, channels, size or 1, size or 1), dtype=np.uint8)
     return stack_hwc(arrays, samples[0].source)
+
+
+def _fit_all(arrays: Sequence[np.ndarray], size: int) -> list[np.ndarray]:
+    """`fit_square` every (H, W, C) array, in a small thread pool (PIL releases the GIL)."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(lambda a: fit_square(a, size), arrays))
 
 
 def fit_square(image: np.ndarray, size: int) -> np.ndarray:
@@ -224,7 +246,7 @@ def load_folder(path: Path, split_name: str) -> ImageSet:
         )
     trees = _split_trees(path)
     files = {name: class_files(root) for name, root in trees.items()}
-    everything = [f for fs in files.values() for f in fs]
+    everything = [p for fs in files.values() for _, p in fs]
     if not everything:
         raise NnlabError(
             f"folder dataset {path}: found no class sub-folders holding images "
@@ -236,16 +258,17 @@ def load_folder(path: Path, split_name: str) -> ImageSet:
         raise UnknownNameError(
             f"folder dataset {path} has no split {split_name!r}; its splits are {', '.join(valid)}."
         )
-    wanted = everything if split_name == "all" or not split_tree else files[split_name]
-    build_name = split_name if split_tree else "all"
-    whole = cached(
-        f"folder-{build_name}",
-        [p for _, p in everything],
-        lambda: _build_folder(path, build_name, wanted, everything),
-    )
-    if split_tree:
+    whole = cached("folder", everything, lambda: _build_folder(path, files))
+    assert len(whole) == len(everything)  # one image per file: undecodable files raise
+    if not split_tree:
+        return fixed_split(whole, split_name, FOLDER_SPLIT, seed=FOLDER_SPLIT_SEED)
+    if split_name == "all":
         return whole
-    return fixed_split(whole, split_name, FOLDER_SPLIT, seed=FOLDER_SPLIT_SEED)
+    # `whole` holds the splits one after another, in `trees` order, one image per file
+    sizes = [len(fs) for fs in files.values()]
+    start = sum(sizes[: list(files).index(split_name)])
+    part = whole.subset(torch.arange(start, start + len(files[split_name])))
+    return replace(part, split=split_name)
 
 
 def _split_trees(path: Path) -> dict[str, Path]:
@@ -256,48 +279,46 @@ def _split_trees(path: Path) -> dict[str, Path]:
     return {"all": path}
 
 
-def _build_folder(
-    path: Path, split_name: str, wanted: list[tuple[str, Path]], everything: list[tuple[str, Path]]
-) -> ImageSet:
-    """Decode `wanted`, sized and coloured by the whole tree so every split has one shape."""
-    classes = sorted({label for label, _ in everything})
-    channels, size, note = _tree_format(everything)
-    samples, y = labelled(read_files(wanted), classes)
-    x = decode_samples(samples, channels, size)
-    notes = (f"folder:{path}: {note}",) if note else ()
+def _build_folder(path: Path, files: Mapping[str, Sequence[tuple[str, Path]]]) -> ImageSet:
+    """Decode the whole tree, split after split, in one format (grey or RGB, one size).
+
+    The format comes from the decoded images themselves (after EXIF orientation), so every file
+    is read once.
+    """
+    classes = sorted({label for fs in files.values() for label, _ in fs})
+    parts = [labelled(read_files(fs), classes) for fs in files.values()]
+    samples = [s for part, _ in parts for s in part]
+    arrays, _, _ = decode_many([(s.data, s.source) for s in samples], channels=None)
+    channels = 1 if all(a.shape[2] == 1 for a in arrays) else 3
+    # a grey image in an RGB tree: (H, W, 1) -> (H, W, 3), as PIL's "L" -> "RGB" does
+    arrays = [a if a.shape[2] == channels else np.repeat(a, 3, axis=2) for a in arrays]
+    sizes = {a.shape[:2] for a in arrays}
+    notes = ()
+    if len(sizes) > 1:
+        side = min(min(hw) for hw in sizes)
+        arrays = _fit_all(arrays, side)
+        notes = (
+            f"folder:{path}: images had {len(sizes)} different sizes; each was resized (shorter "
+            f"side to {side} px, antialiased bilinear) and centre-cropped to {side}x{side}.",
+        )
     return ImageSet(
-        torch.from_numpy(x),
-        torch.from_numpy(y),
+        torch.from_numpy(stack_hwc(arrays, str(path))),
+        torch.from_numpy(np.concatenate([y for _, y in parts])),
         tuple(classes),
         f"folder:{path}",
-        split_name,
+        "all",
         notes,
     )
 
 
-def _tree_format(files: Sequence[tuple[str, Path]]) -> tuple[int, int | None, str]:
-    """(channels, square size or None, note) from every image's header (nothing is decoded)."""
-    modes, sizes = set(), set()
-    for _, p in files:
-        try:
-            with Image.open(p) as im:
-                modes.add(im.mode)
-                sizes.add(im.size)
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-            raise CorruptFileError(
-                f"{p}: cannot decode the image ({exc}). Replace or delete the file."
-            ) from None
-    channels = 1 if modes <= _GREY_MODES else 3
-    if len(sizes) == 1:
-        return channels, None, ""
-    side = min(min(s) for s in sizes)
-    note = (
-        f"images had {len(sizes)} different sizes; each was resized (shorter side to {side} px, "
-        f"antialiased bilinear) and centre-cropped to {side}x{side}."
-    )
-    return channels, side, note
+def _folder_scheme(argument: str, split_name: str | None) -> ImageSet:
+    """`load("folder:PATH", split)`: an empty PATH is an error, not the current folder."""
+    if not argument.strip():
+        raise ConfigError(
+            "folder: needs a path: write folder:PATH (e.g. folder:~/photos), where PATH holds "
+            f"one sub-folder of images per class, {_LAYOUT}."
+        )
+    return load_folder(Path(argument).expanduser(), split_name or "all")
 
 
-SCHEMES["folder"] = lambda path, split_name: load_folder(
-    Path(path).expanduser(), split_name or "all"
-)
+SCHEMES["folder"] = _folder_scheme

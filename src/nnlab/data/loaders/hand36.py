@@ -61,6 +61,9 @@ INK = 0.5  # ink level that counts as ink for the bounding box
 PER_CLASS = {"train": 4000, "valid": 800, "test": 800}
 SPLIT_SEED = 3636
 _NEWTON_STEPS = 3
+#: the range the stroke level is kept in: higher levels make thin strokes vanish, lower ones
+#: run strokes together into blobs
+_LEVEL_RANGE = (0.15, 0.75)
 _CHUNK = 1024  # images per vectorised step: bounds memory, and a chunk stays in cache
 #: (publisher's split, images per class to skip) for each hand36 split; valid follows train
 _SOURCE_SPLIT = {"train": ("train", 0), "valid": ("train", PER_CLASS["train"]), "test": ("test", 0)}
@@ -153,9 +156,7 @@ def _set_stroke(ink: torch.Tensor) -> torch.Tensor:
     width_per_level = 2 * BLUR_SIGMA * math.sqrt(2 * math.pi)
     for _ in range(_NEWTON_STEPS):
         width = stroke_width(_soft_threshold(blurred, level)).view(-1, 1, 1, 1)
-        # the clamp keeps thin strokes from vanishing (high levels) and strokes from running
-        # together into blobs (low levels)
-        level = (level + (width - STROKE) / width_per_level).clamp(0.15, 0.75)
+        level = (level + (width - STROKE) / width_per_level).clamp(*_LEVEL_RANGE)
     return _soft_threshold(blurred, level)
 
 
@@ -250,7 +251,25 @@ def _build(root: Path, split: str) -> ImageSet:
 
 def _load(root: Path, split: str, seed: int, limit: int | None) -> ImageSet:
     sources = _source_files(root, _SOURCE_SPLIT[split][0])
-    return cached(f"hand36-{split}", sources, lambda: _build(root, split))
+    return cached(f"hand36-{split}", sources, lambda: _build(root, split), _settings())
+
+
+def _settings() -> dict[str, object]:
+    """The constants that shape hand36's bytes, read now: a changed one rebuilds the cache."""
+    return {
+        "side": SIDE,
+        "box": BOX,
+        "stroke": STROKE,
+        "blur_sigma": BLUR_SIGMA,
+        "edge": EDGE,
+        "ink": INK,
+        "per_class": PER_CLASS,
+        "split_seed": SPLIT_SEED,
+        "newton_steps": _NEWTON_STEPS,
+        "level_range": _LEVEL_RANGE,
+        "source_split": _SOURCE_SPLIT,
+        "classes": NIST36_CLASSES,
+    }
 
 
 SPEC = register(

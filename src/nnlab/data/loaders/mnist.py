@@ -15,6 +15,7 @@ import torch
 from nnlab.data.cache import cached
 from nnlab.data.catalog import DatasetInfo, missing, register
 from nnlab.data.formats.archive import first_dir, iter_members
+from nnlab.data.formats.files import read_file
 from nnlab.data.formats.idx import find_idx, read_idx
 from nnlab.data.formats.image import decode_many, stack_hwc
 from nnlab.data.imageset import ImageSet, fixed_split
@@ -102,15 +103,19 @@ def _emnist_loader(variant: str):
 def _notmnist_all(root: Path) -> ImageSet:
     spec = _SPECS["notmnist"]
     folder = root / spec.folder
-    for src in (folder / "notMNIST_small", folder):
-        if all((src / c).is_dir() for c in NOTMNIST_CLASSES):
-            dirs = [src / c for c in NOTMNIST_CLASSES]
-            return cached("notmnist-folders", dirs, lambda src=src: _notmnist_folders(src))
+    settings = {"classes": NOTMNIST_CLASSES}
+    trees = (folder / "notMNIST_small", folder)
+    src = next((t for t in trees if all((t / c).is_dir() for c in NOTMNIST_CLASSES)), None)
+    if src is not None:
+        # keyed on the PNGs themselves, not their folders: editing a PNG in place leaves its
+        # folder's mtime alone
+        files = sorted(p for c in NOTMNIST_CLASSES for p in (src / c).glob("*.png"))
+        return cached("notmnist-folders", files, lambda: _notmnist_folders(files, src), settings)
     archives = sorted(folder.glob("notMNIST_small.t*gz")) + sorted(
         folder.glob("notMNIST_small.tar")
     )
     if archives:
-        return cached("notmnist-tar", archives[:1], lambda: _notmnist_tar(archives[0]))
+        return cached("notmnist-tar", archives[:1], lambda: _notmnist_tar(archives[0]), settings)
     parts = [
         _pair(folder, stem, stem, spec)
         for stem in ("train", "t10k")
@@ -128,9 +133,8 @@ def _notmnist_all(root: Path) -> ImageSet:
     return _imageset(x, y, spec, "all")
 
 
-def _notmnist_folders(src: Path) -> ImageSet:
-    files = sorted(p for c in NOTMNIST_CLASSES for p in (src / c).glob("*.png"))
-    items = [(p.read_bytes(), str(p)) for p in files]
+def _notmnist_folders(files: list[Path], src: Path) -> ImageSet:
+    items = [(read_file(p), str(p)) for p in files]
     return _notmnist_pngs(items, [p.parent.name for p in files], str(src))
 
 
@@ -176,6 +180,11 @@ _EMNIST_CLASSES = {
 _SPECS: dict[str, DatasetInfo] = {}
 
 
+def _idx_split_patterns(folder: str) -> dict[str, tuple[str, ...]]:
+    """Each split's image file, for `DatasetInfo.present_splits`."""
+    return {s: (f"{folder}/{stem}-images*idx3-ubyte*",) for s, stem in _IDX_STEMS.items()}
+
+
 def _add(info: DatasetInfo) -> None:
     _SPECS[info.name] = register(info)
 
@@ -189,7 +198,7 @@ _add(
         ("train", "test"),
         _idx_loader("mnist"),
         folder="mnist",
-        patterns=("mnist/train-images*idx3-ubyte*",),
+        split_patterns=_idx_split_patterns("mnist"),
         source="https://yann.lecun.com/exdb/mnist/",
     )
 )
@@ -202,7 +211,7 @@ _add(
         ("train", "test"),
         _idx_loader("fashion-mnist"),
         folder="fashion-mnist",
-        patterns=("fashion-mnist/train-images*idx3-ubyte*",),
+        split_patterns=_idx_split_patterns("fashion-mnist"),
         source="https://github.com/zalandoresearch/fashion-mnist",
     )
 )
@@ -229,7 +238,9 @@ for _variant, _classes in _EMNIST_CLASSES.items():
             ("train", "test"),
             _emnist_loader(_variant),
             folder="emnist",
-            patterns=(f"emnist/emnist-{_variant}-train-images*",),
+            split_patterns={
+                s: (f"emnist/emnist-{_variant}-{s}-images*",) for s in ("train", "test")
+            },
             source="https://www.nist.gov/itl/products-and-services/emnist-dataset",
         )
     )

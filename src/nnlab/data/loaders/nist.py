@@ -102,7 +102,7 @@ for _name, _classes, _what in (
             ("train", "valid", "test"),
             _loader(_name),
             folder=_name,
-            patterns=(f"{_name}/{_name}_*.mat",),
+            split_patterns={s: (f"{_name}/{_name}_{s}.mat",) for s in ("train", "valid", "test")},
             source=f"{_SOURCE} ({_name}_train.mat, {_name}_valid.mat, {_name}_test.mat)",
         )
     )

@@ -2,18 +2,20 @@
 
 `<root>/ocr-photos/` holds images (e.g. the four CMU 16-720 HW5 photos `01_list.jpg` ...) and,
 beside each, an optional `.txt` of the same stem with the text written in it, one line per
-written line. Photos are turned upright by their EXIF orientation tag, as a viewer shows them.
+written line. Photos are turned upright by their EXIF orientation tag, as a viewer shows them
+(`formats.image.decode` does that for every image nnlab reads).
 """
 
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from nnlab.data.catalog import data_root
+from nnlab.data.formats.files import read_file
+from nnlab.data.formats.image import decode
 from nnlab.data.loaders.folder import is_image
-from nnlab.errors import CorruptFileError, MissingDataError
+from nnlab.errors import MissingDataError
 
 FOLDER = "ocr-photos"
 
@@ -61,24 +63,16 @@ def load_ocr_photos(root: str | Path | None = None) -> list[OcrPhoto]:
             f"with a same-named .txt of its text, or point NNLAB_DATA at a folder holding "
             f"{FOLDER}/."
         )
-    return [OcrPhoto(p.stem, p, _read_upright(p), _ground_truth(p)) for p in photos]
+    return [
+        OcrPhoto(p.stem, p, decode(read_file(p), str(p), channels=3), _ground_truth(p))
+        for p in photos
+    ]
 
 
 def ocr_photo_files(root: str | Path | None = None) -> list[Path]:
     """The image files in `<root>/ocr-photos/`, sorted; empty when there are none."""
     folder = data_root(root) / FOLDER
     return sorted(p for p in folder.iterdir() if is_image(p.name)) if folder.is_dir() else []
-
-
-def _read_upright(path: Path) -> np.ndarray:
-    """(H, W, 3) uint8 RGB, rotated/flipped as the EXIF orientation tag says."""
-    try:
-        with Image.open(path) as im:
-            return np.array(ImageOps.exif_transpose(im).convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise CorruptFileError(
-            f"{path}: cannot decode the image ({exc}). Replace or delete the file."
-        ) from None
 
 
 def _ground_truth(photo: Path) -> str | None:

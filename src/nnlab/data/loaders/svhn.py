@@ -67,7 +67,7 @@ SPEC = register(
         ("train", "test", "extra"),
         _load,
         folder="svhn",
-        patterns=("svhn/*_32x32.mat",),
+        split_patterns={s: (f"svhn/{s}_32x32.mat",) for s in ("train", "test", "extra")},
         source="http://ufldl.stanford.edu/housenumbers/",
     )
 )
