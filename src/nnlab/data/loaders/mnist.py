@@ -189,31 +189,34 @@ def _add(info: DatasetInfo) -> None:
     _SPECS[info.name] = register(info)
 
 
-_add(
-    DatasetInfo(
-        "mnist",
-        "Handwritten digits 0-9 (LeCun et al.), 60k train / 10k test",
-        DIGITS,
-        (1, 28, 28),
-        ("train", "test"),
-        _idx_loader("mnist"),
-        folder="mnist",
-        split_patterns=_idx_split_patterns("mnist"),
-        source="https://yann.lecun.com/exdb/mnist/",
+def _add_mnist_like(name: str, description: str, classes: tuple[str, ...], source: str) -> None:
+    """Register an MNIST-layout set: the four IDX files, 28x28 grey, train and test."""
+    _add(
+        DatasetInfo(
+            name,
+            description,
+            classes,
+            (1, 28, 28),
+            ("train", "test"),
+            _idx_loader(name),
+            folder=name,
+            split_patterns=_idx_split_patterns(name),
+            source=source,
+        )
     )
+
+
+_add_mnist_like(
+    "mnist",
+    "Handwritten digits 0-9 (LeCun et al.), 60k train / 10k test",
+    DIGITS,
+    "https://yann.lecun.com/exdb/mnist/",
 )
-_add(
-    DatasetInfo(
-        "fashion-mnist",
-        "Zalando clothing images, 10 classes, 60k train / 10k test",
-        FASHION,
-        (1, 28, 28),
-        ("train", "test"),
-        _idx_loader("fashion-mnist"),
-        folder="fashion-mnist",
-        split_patterns=_idx_split_patterns("fashion-mnist"),
-        source="https://github.com/zalandoresearch/fashion-mnist",
-    )
+_add_mnist_like(
+    "fashion-mnist",
+    "Zalando clothing images, 10 classes, 60k train / 10k test",
+    FASHION,
+    "https://github.com/zalandoresearch/fashion-mnist",
 )
 _add(
     DatasetInfo(
