@@ -67,14 +67,21 @@ def test_limit_is_seeded_subset(require_data):
         load("mnist", "test", limit=0)
 
 
-def test_cache_hits_and_invalidates(tmp_path):
-    src = tmp_path / "source.bin"
-    src.write_bytes(b"one")
-    calls = []
+def _counting_build(calls):
+    """A `build` for `cached` that records each call and makes a different set each time."""
 
     def build():
         calls.append(1)
         return _toy(seed=len(calls))
+
+    return build
+
+
+def test_cache_hits_and_invalidates(tmp_path):
+    src = tmp_path / "source.bin"
+    src.write_bytes(b"one")
+    calls = []
+    build = _counting_build(calls)
 
     first = cached("toy", [src], build)
     again = cached("toy", [src], build)
@@ -115,10 +122,7 @@ def test_cache_key_holds_the_settings(tmp_path):
     src = tmp_path / "source.bin"
     src.write_bytes(b"one")
     calls = []
-
-    def build():
-        calls.append(1)
-        return _toy(seed=len(calls))
+    build = _counting_build(calls)
 
     settings = {"size": 32, "per_class": {"train": 10, "test": 2}}
     cached("toy", [src], build, settings)

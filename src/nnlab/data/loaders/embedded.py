@@ -71,27 +71,32 @@ register(
         source="scikit-learn (sklearn.datasets.load_digits, UCI optdigits)",
     )
 )
-register(
-    DatasetInfo(
-        "glyphs",
-        "Letters A-J rendered from matplotlib's fonts with jitter, a NotMNIST look-alike; "
-        "embedded, any size",
-        tuple(GLYPH_CHARS),
-        (1, NOTMNIST_STYLE.size, NOTMNIST_STYLE.size),
-        tuple(GLYPH_SIZES["glyphs"]),
-        _glyph_loader("glyphs", GLYPH_CHARS, NOTMNIST_STYLE),
-        source="rendered by nnlab (nnlab.data.glyphs)",
+
+
+def _register_glyphs(name: str, chars: str, style: GlyphStyle, look: str) -> None:
+    """Register a rendered-font set: one class per character, sized by `style`."""
+    register(
+        DatasetInfo(
+            name,
+            f"{look}; embedded, any size",
+            tuple(chars),
+            (1, style.size, style.size),
+            tuple(GLYPH_SIZES[name]),
+            _glyph_loader(name, chars, style),
+            source="rendered by nnlab (nnlab.data.glyphs)",
+        )
     )
+
+
+_register_glyphs(
+    "glyphs",
+    GLYPH_CHARS,
+    NOTMNIST_STYLE,
+    "Letters A-J rendered from matplotlib's fonts with jitter, a NotMNIST look-alike",
 )
-register(
-    DatasetInfo(
-        "glyphs36",
-        "A-Z and 0-9 rendered from matplotlib's fonts with jitter, a NIST36 look-alike; "
-        "embedded, any size",
-        tuple(GLYPH36_CHARS),
-        (1, NIST_STYLE.size, NIST_STYLE.size),
-        tuple(GLYPH_SIZES["glyphs36"]),
-        _glyph_loader("glyphs36", GLYPH36_CHARS, NIST_STYLE),
-        source="rendered by nnlab (nnlab.data.glyphs)",
-    )
+_register_glyphs(
+    "glyphs36",
+    GLYPH36_CHARS,
+    NIST_STYLE,
+    "A-Z and 0-9 rendered from matplotlib's fonts with jitter, a NIST36 look-alike",
 )
