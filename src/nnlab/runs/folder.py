@@ -1,0 +1,396 @@
+"""`Run`: one run's folder, what it records, and its row in the runs index.
+
+A run folder `runs_dir/<YYYYmmdd-HHMMSS>-<experiment>/` holds config.json and run.json from the
+start, tables/*.csv, figures/*.png and checkpoints/ as they are recorded, and metrics.json,
+report.md and report.html once it finishes. Every file is written atomically, and the reports
+come last, so a run that dies leaves no report that looks complete.
+"""
+
+import json
+import os
+import socket
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn
+
+import nnlab
+from nnlab.errors import ConfigError, CorruptFileError, UnknownNameError
+from nnlab.runs.atomic import atomic_open, write_json
+from nnlab.runs.index import RunIndex
+from nnlab.runs.machine import git_revision, machine_facts
+from nnlab.runs.report import HEADLINE_COUNT, Figure, Item, Note, Table, write_report
+from nnlab.runs.tables import check_name, is_number, plain_rows, table_metrics, write_csv
+from nnlab.runs.values import plain, scalar
+
+FINAL_STATUSES = ("done", "failed", "interrupted")
+
+
+def _now() -> datetime:
+    """The local time with its UTC offset (a function, so tests can fix the clock)."""
+    return datetime.now().astimezone()
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat(timespec="seconds")
+
+
+class Run:
+    """A run folder being filled; make one with `Run.create` or reopen one with `Run.open`.
+
+    Attributes
+    ----------
+    id : str
+        The folder's name, e.g. "20240501-142233-mlp-vs-cnn".
+    path : Path
+        The folder.
+    experiment : str
+        The experiment id.
+    config : dict
+        The resolved configuration, as written to config.json.
+    runs_dir : Path
+        The folder holding the run folders and index.sqlite.
+    """
+
+    def __init__(self, path: Path, info: dict, config: dict):
+        self.path = path
+        self.runs_dir = path.parent
+        self.id = path.name
+        self.experiment = info["experiment"]
+        self.config = config
+        self._info = info
+        self._index = RunIndex(self.runs_dir / "index.sqlite")
+        self._started = datetime.fromisoformat(info["started"])
+        self._notices: list[str] = []
+        self._items: list[Item] = []
+        self._metrics: dict = {}
+        self._table_metrics: dict[str, list[str]] = {}  # metric names each table contributed
+        self._headline: list[str] = []
+
+    # -- making and reopening ----------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        runs_dir: Path,
+        experiment: str,
+        config: dict,
+        *,
+        title: str,
+        description: str,
+        scale: str,
+        device: str,
+    ) -> "Run":
+        """Make a new run folder, write config.json and run.json, and index the run as running.
+
+        Parameters
+        ----------
+        runs_dir : Path
+            Where run folders go (created if absent).
+        experiment : str
+            The experiment id; part of the folder name.
+        config : dict
+            The resolved configuration (JSON-able values).
+        title, description : str
+            The report's heading and its "What this tests" section (Markdown).
+        scale : str
+            "smoke", "quick" or "full".
+        device : str
+            What it runs on, in words, e.g. "cpu (2 threads)".
+
+        Returns
+        -------
+        Run
+        """
+        check_name("experiment", experiment)
+        config = plain(config, "config")  # refuse what JSON cannot hold before making a folder
+        runs_dir = Path(runs_dir).absolute()
+        now = _now()
+        path = _new_folder(runs_dir, f"{now:%Y%m%d-%H%M%S}-{experiment}")
+        write_json(path / "config.json", config)
+        info = {
+            "id": path.name,
+            "experiment": experiment,
+            "title": title,
+            "description": description,
+            "scale": scale,
+            "device": device,
+            "status": "running",
+            "started": _iso(now),
+            "resumed": [],
+            "ended": None,
+            "seconds": None,
+            "git_revision": git_revision(),
+            "nnlab_version": nnlab.__version__,
+            "machine": machine_facts(),
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+        }
+        write_json(path / "run.json", info)
+        run = cls(path, info, config)
+        run._started = now
+        run._index.start(
+            id=run.id,
+            experiment=experiment,
+            config=run.config,
+            git_revision=info["git_revision"],
+            started=info["started"],
+            path=path,
+        )
+        return run
+
+    @classmethod
+    def open(cls, path_or_id: str | Path, runs_dir: Path) -> "Run":
+        """Reopen an interrupted or failed run to resume it, and index it as running again.
+
+        Recorded tables, figures, metrics, notes and notices start empty: the experiment records
+        them again as it continues. The index used is the one beside the run folder.
+
+        Parameters
+        ----------
+        path_or_id : str or Path
+            The run folder, or its name (the run id) under `runs_dir`.
+        runs_dir : Path
+            Where to look up a run id.
+
+        Returns
+        -------
+        Run
+
+        Raises
+        ------
+        UnknownNameError
+            No such run.
+        ConfigError
+            The run is done (nothing to resume) or still running in a live process.
+        """
+        path = _find_run(path_or_id, Path(runs_dir))
+        info, config = _read_json(path / "run.json"), _read_json(path / "config.json")
+        run = cls(path, info, config)
+        index = run._index
+        try:
+            status = index.get(run.id).status  # turns a dead process's "running" into interrupted
+        except UnknownNameError:  # the index was deleted or the folder moved: index it again
+            status = info.get("status")
+            if status != "done":
+                index.start(
+                    id=run.id,
+                    experiment=run.experiment,
+                    config=config,
+                    git_revision=info.get("git_revision"),
+                    started=info["started"],
+                    path=path,
+                )
+        else:
+            # one conditional update, so two processes never both resume the same run
+            if status != "done" and not index.claim(run.id):
+                status = index.get(run.id).status
+                _refuse_resume(run, status)
+        if status == "done":
+            _refuse_resume(run, status)
+        info.update(
+            status="running",
+            resumed=[*info.get("resumed", []), _iso(_now())],
+            ended=None,
+            seconds=None,
+            error=None,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+        )
+        write_json(path / "run.json", info)
+        return run
+
+    # -- recording ------------------------------------------------------------------------------
+
+    def table(self, name: str, rows: Sequence[Mapping], *, title: str | None = None) -> None:
+        """Write tables/<name>.csv now, remember the table for the report, and add its metrics.
+
+        Recording a table name again replaces it (file, report position kept, and metrics).
+
+        Parameters
+        ----------
+        name : str
+            File name and metric prefix: letters, digits, "_", "." and "-".
+        rows : sequence of dict
+            Column -> value; the header is the union of keys in first-seen order.
+        title : str, optional
+            The report's heading for it (default: `name`).
+        """
+        check_name("table", name)
+        columns, cells = plain_rows(name, rows)
+        (self.path / "tables").mkdir(exist_ok=True)
+        write_csv(self.path / "tables" / f"{name}.csv", columns, cells)
+        for key in self._table_metrics.pop(name, []):
+            self._metrics.pop(key, None)
+        metrics = table_metrics(name, columns, cells)
+        self._metrics.update(metrics)
+        self._table_metrics[name] = list(metrics)
+        self._put(Table(name, tuple(columns), tuple(cells), title))
+
+    def figure(self, name: str, fig, *, caption: str | None = None) -> None:
+        """Save figures/<name>.png (120 dpi, tight box) now, close `fig`, remember it.
+
+        Parameters
+        ----------
+        name : str
+            File name: letters, digits, "_", "." and "-".
+        fig : matplotlib.figure.Figure
+        caption : str, optional
+        """
+        import matplotlib.pyplot as plt  # here, so importing nnlab.runs picks no backend
+
+        check_name("figure", name)
+        try:
+            (self.path / "figures").mkdir(exist_ok=True)
+            with atomic_open(self.path / "figures" / f"{name}.png", "wb") as f:
+                fig.savefig(f, format="png", dpi=120, bbox_inches="tight")
+        finally:
+            plt.close(fig)
+        self._put(Figure(name, caption))
+
+    def _put(self, item: Table | Figure) -> None:
+        """Append an item, or replace the one of the same kind and name where it stands."""
+        for i, old in enumerate(self._items):
+            if type(old) is type(item) and old.name == item.name:
+                self._items[i] = item
+                return
+        self._items.append(item)
+
+    def metric(self, name: str, value, *, headline: bool = False) -> None:
+        """Record one metric (NaN allowed; written as null in JSON).
+
+        Parameters
+        ----------
+        name : str
+            Dotted, readable key, e.g. "test_acc" or "pca.explained.pc1".
+        value : int, float, bool or str
+        headline : bool
+            Show it on the runs' index page (otherwise the first numbers recorded by `metric`
+            are shown).
+        """
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"a metric needs a non-empty name; got {name!r}.")
+        self._metrics[name] = scalar(value, f"metric {name!r}")
+        if headline and name not in self._headline:
+            self._headline.append(name)
+
+    def note(self, markdown: str) -> None:
+        """Add a paragraph of Markdown to the report, in order with tables and figures."""
+        self._items.append(Note(str(markdown)))
+
+    def notice(self, text: str) -> None:
+        """Add a warning to the report's first lines (e.g. a substitute dataset)."""
+        if text not in self._notices:
+            self._notices.append(str(text))
+
+    def checkpoint_path(self, name: str) -> Path:
+        """checkpoints/<name>.pt in the run folder (the folder is created)."""
+        check_name("checkpoint", name)
+        (self.path / "checkpoints").mkdir(exist_ok=True)
+        return self.path / "checkpoints" / f"{name}.pt"
+
+    @property
+    def metrics(self) -> dict:
+        """All metrics so far: flat dotted names to values, in recording order."""
+        return dict(self._metrics)
+
+    # -- finishing ------------------------------------------------------------------------------
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        """Write metrics.json, run.json, report.md and report.html, then update the index.
+
+        Parameters
+        ----------
+        status : str
+            "done", "failed" or "interrupted".
+        error : str, optional
+            Why it failed; shown at the top of the report.
+        """
+        if status not in FINAL_STATUSES:
+            raise ConfigError(
+                f"a run finishes as one of {', '.join(FINAL_STATUSES)}; got {status!r}."
+            )
+        now = _now()
+        self._info.update(
+            status=status,
+            ended=_iso(now),
+            seconds=round((now - self._started).total_seconds(), 3),
+            error=error,
+            headline=self._headline_names(),
+        )
+        write_json(self.path / "metrics.json", self._metrics, sort_keys=True)
+        write_json(self.path / "run.json", self._info)
+        write_report(self.path, self._info, self._notices, self._items, self._metrics, self.config)
+        self._index.finish(self.id, status, self._metrics, self._info["ended"])
+
+    def _headline_names(self) -> list[str]:
+        """The metrics marked `headline`, else the first numbers recorded by `metric`, else the
+        first numbers of the tables."""
+        if self._headline:
+            return self._headline[:HEADLINE_COUNT]
+        numbers = [n for n, v in self._metrics.items() if is_number(v)]
+        from_tables = {n for names in self._table_metrics.values() for n in names}
+        direct = [n for n in numbers if n not in from_tables]
+        return (direct or numbers)[:HEADLINE_COUNT]
+
+
+def _new_folder(runs_dir: Path, base: str) -> Path:
+    """Make runs_dir/base, or base-2, base-3, ... if taken; an exclusive mkdir, so two processes
+    starting in the same second never share a folder."""
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        n = 1
+        while True:
+            path = runs_dir / (base if n == 1 else f"{base}-{n}")
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                n += 1
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot make a run folder in {runs_dir}: {exc}. Choose a writable folder (--out)."
+        ) from exc
+
+
+def _find_run(path_or_id: str | Path, runs_dir: Path) -> Path:
+    """The run folder named by a path or an id, or an UnknownNameError listing recent runs."""
+    for folder in (Path(path_or_id), runs_dir / str(path_or_id)):
+        if (folder / "run.json").is_file():
+            return folder.absolute()
+    latest: list[str] = []
+    if (runs_dir / "index.sqlite").is_file():
+        latest = [r.id for r in RunIndex(runs_dir / "index.sqlite").runs()[:5]]
+    elif runs_dir.is_dir():
+        latest = sorted(p.name for p in runs_dir.iterdir() if (p / "run.json").is_file())[-5:]
+    known = f" Latest: {', '.join(latest)}." if latest else f" There are no runs in {runs_dir}."
+    raise UnknownNameError(
+        f"No run {str(path_or_id)!r}: it is neither a run folder nor a run id in {runs_dir}."
+        f"{known} `nnlab runs` lists them all."
+    )
+
+
+def _refuse_resume(run: Run, status: str) -> NoReturn:
+    """Raise the ConfigError that says why this run cannot be resumed."""
+    if status == "done":
+        raise ConfigError(
+            f"run {run.id} is done: there is nothing to resume. Start a new run with "
+            f"`nnlab run {run.experiment}`."
+        )
+    raise ConfigError(
+        f"run {run.id} is {status} in another process; wait for it to end (or stop it) "
+        "before resuming it."
+    )
+
+
+def _read_json(path: Path) -> dict:
+    """A run folder's JSON file, or a CorruptFileError naming it."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CorruptFileError(
+            f"cannot read {path}: {exc}. The run folder is damaged; start a new run instead."
+        ) from exc
+    if not isinstance(value, dict):
+        raise CorruptFileError(f"{path} should hold a JSON object; start a new run instead.")
+    return value

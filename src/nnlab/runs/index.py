@@ -1,0 +1,325 @@
+"""The index of runs: one SQLite database per runs folder, one row per run.
+
+`runs_dir/index.sqlite` is a real SQLite file that scripts may query directly (table `runs`).
+Several `nnlab run` processes may write to it at once: it uses write-ahead logging, waits up to
+a minute for a lock, and every write is one statement in its own short transaction. A row left
+"running" by a process that no longer exists is reported (and stored) as "interrupted".
+"""
+
+import json
+import os
+import socket
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn
+
+from nnlab.errors import ConfigError, CorruptFileError, UnknownNameError
+from nnlab.runs.values import to_json
+
+STATUSES = ("running", "done", "failed", "interrupted")
+
+#: seconds a statement waits for another process's lock before failing
+BUSY_TIMEOUT_S = 60.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    experiment TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'interrupted')),
+    config TEXT NOT NULL,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    git_revision TEXT,
+    started TEXT NOT NULL,
+    ended TEXT,
+    path TEXT NOT NULL,
+    pid INTEGER,
+    host TEXT
+)
+"""
+_COLUMNS = "id, experiment, status, config, metrics, git_revision, started, ended, path, pid, host"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as the index knows it.
+
+    Parameters
+    ----------
+    id : str
+        The run folder's name, e.g. "20240501-142233-mlp-vs-cnn".
+    experiment : str
+        The experiment id.
+    status : str
+        "running", "done", "failed" or "interrupted".
+    config : dict
+        The resolved configuration.
+    metrics : dict
+        Flat dotted metric names to values (NaN stored as None); empty until the run finishes.
+    git_revision : str or None
+        The nnlab checkout's short commit, "-dirty" when it had changes.
+    started, ended : str, str or None
+        ISO 8601 local times with offset; `ended` is None while running.
+    path : str
+        The run folder.
+    """
+
+    id: str
+    experiment: str
+    status: str
+    config: dict
+    metrics: dict
+    git_revision: str | None
+    started: str
+    ended: str | None
+    path: str
+
+
+class RunIndex:
+    """The `runs` table of one SQLite file, safe to share between processes.
+
+    Parameters
+    ----------
+    path : Path
+        The database file (normally `runs_dir/index.sqlite`); created with its table if absent.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as con:
+            try:
+                # WAL lets readers and one writer proceed together; the mode is stored in the file
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute(_SCHEMA)
+            except sqlite3.OperationalError as exc:  # read-only, locked too long, disk full
+                raise ConfigError(
+                    f"cannot write the run index {self.path}: {exc}. Check that the runs folder "
+                    "is writable, or choose another with --out."
+                ) from exc
+            except sqlite3.DatabaseError as exc:
+                raise CorruptFileError(
+                    f"the run index {self.path} is not a readable SQLite database ({exc}). Move "
+                    "it aside and run again: each run folder keeps its own run.json and reports."
+                ) from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            # isolation_level=None: autocommit, so each statement is its own short transaction
+            con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            con.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        except sqlite3.Error as exc:
+            raise ConfigError(
+                f"cannot open the run index {self.path}: {exc}. Check that the runs folder is "
+                "writable, or choose another with --out."
+            ) from exc
+        return con
+
+    def _write(self, sql: str, args: tuple) -> int:
+        """Run one writing statement; returns the number of rows it changed."""
+        with closing(self._connect()) as con:
+            return con.execute(sql, args).rowcount
+
+    def start(
+        self,
+        *,
+        id: str,
+        experiment: str,
+        config: dict,
+        git_revision: str | None,
+        started: str,
+        path: Path | str,
+        pid: int | None = None,
+        host: str | None = None,
+    ) -> None:
+        """Add a run as "running" (or reset it so, when the id is already there).
+
+        Parameters
+        ----------
+        id, experiment, config, git_revision, started, path
+            As in `RunRecord`.
+        pid, host : int, str, optional
+            The process running it; default this process on this host.
+        """
+        self._write(
+            f"INSERT OR REPLACE INTO runs ({_COLUMNS}) "
+            "VALUES (?, ?, 'running', ?, '{}', ?, ?, NULL, ?, ?, ?)",
+            (
+                id,
+                experiment,
+                to_json(config),
+                git_revision,
+                started,
+                str(path),
+                os.getpid() if pid is None else pid,
+                socket.gethostname() if host is None else host,
+            ),
+        )
+
+    def finish(self, run_id: str, status: str, metrics: dict, ended: str) -> None:
+        """Record a run's end: its final status, metrics and end time.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        status : str
+            "done", "failed" or "interrupted".
+        metrics : dict
+            Flat dotted names to values.
+        ended : str
+            ISO 8601 local time with offset.
+        """
+        _check_status(status, STATUSES[1:])
+        changed = self._write(
+            "UPDATE runs SET status = ?, metrics = ?, ended = ? WHERE id = ?",
+            (status, to_json(metrics, sort_keys=True), ended, run_id),
+        )
+        if not changed:
+            self._unknown(run_id)
+
+    def set_status(
+        self, run_id: str, status: str, *, pid: int | None = None, host: str | None = None
+    ) -> None:
+        """Change a run's status; "running" also clears `ended` and records the new process.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        status : str
+            One of `STATUSES`.
+        pid, host : int, str, optional
+            For "running": the process now running it (default this one).
+        """
+        _check_status(status, STATUSES)
+        if status == "running":
+            changed = self._write(
+                "UPDATE runs SET status = 'running', ended = NULL, pid = ?, host = ? WHERE id = ?",
+                (
+                    os.getpid() if pid is None else pid,
+                    socket.gethostname() if host is None else host,
+                    run_id,
+                ),
+            )
+        else:
+            changed = self._write("UPDATE runs SET status = ? WHERE id = ?", (status, run_id))
+        if not changed:
+            self._unknown(run_id)
+
+    def claim(self, run_id: str, *, pid: int | None = None, host: str | None = None) -> bool:
+        """Mark a failed or interrupted run "running" in this process, if it still is one.
+
+        One conditional update: of two processes claiming the same run, only one succeeds.
+
+        Returns
+        -------
+        bool
+            Whether this call claimed it.
+        """
+        return (
+            self._write(
+                "UPDATE runs SET status = 'running', ended = NULL, pid = ?, host = ? "
+                "WHERE id = ? AND status IN ('failed', 'interrupted')",
+                (
+                    os.getpid() if pid is None else pid,
+                    socket.gethostname() if host is None else host,
+                    run_id,
+                ),
+            )
+            == 1
+        )
+
+    def runs(self, experiment: str | None = None) -> list[RunRecord]:
+        """Every run, or those of one experiment, newest first.
+
+        A "running" row whose process is gone from this host is marked "interrupted" first.
+
+        Parameters
+        ----------
+        experiment : str, optional
+            Only this experiment's runs.
+
+        Returns
+        -------
+        list of RunRecord
+        """
+        sql, args = f"SELECT rowid, {_COLUMNS} FROM runs", ()
+        if experiment is not None:
+            sql, args = sql + " WHERE experiment = ?", (experiment,)
+        with closing(self._connect()) as con:
+            rows = con.execute(sql, args).fetchall()
+        # ISO strings with different UTC offsets (a DST change) do not sort as text, datetimes
+        # do; runs started in the same second are in the order they were added (rowid)
+        rows.sort(key=lambda row: (datetime.fromisoformat(row[7]), row[0]), reverse=True)
+        return [self._record(row[1:]) for row in rows]
+
+    def get(self, run_id: str) -> RunRecord:
+        """The run with this id.
+
+        Raises
+        ------
+        UnknownNameError
+            No such run in this index.
+        """
+        with closing(self._connect()) as con:
+            row = con.execute(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            self._unknown(run_id)
+        return self._record(row)
+
+    def _record(self, row: tuple) -> RunRecord:
+        """A row as a RunRecord, after turning a dead process's "running" into "interrupted"."""
+        (run_id, experiment, status, config, metrics, rev, started, ended, path, pid, host) = row
+        if status == "running" and host == socket.gethostname() and not _alive(pid):
+            # only if still running, so a concurrent resume or finish is never overwritten
+            self._write(
+                "UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running' "
+                "AND pid = ?",
+                (run_id, pid),
+            )
+            status = "interrupted"
+        return RunRecord(
+            id=run_id,
+            experiment=experiment,
+            status=status,
+            config=json.loads(config),
+            metrics=json.loads(metrics),
+            git_revision=rev,
+            started=started,
+            ended=ended,
+            path=path,
+        )
+
+    def _unknown(self, run_id: str) -> NoReturn:
+        with closing(self._connect()) as con:
+            latest = [r[0] for r in con.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 5")]
+        known = f" Latest: {', '.join(latest)}." if latest else " The index is empty."
+        raise UnknownNameError(
+            f"No run {run_id!r} in {self.path}.{known} `nnlab runs` lists them all."
+        )
+
+
+def _check_status(status: str, allowed: tuple[str, ...]) -> None:
+    if status not in allowed:
+        raise ConfigError(f"run status must be one of {', '.join(allowed)}; got {status!r}.")
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether process `pid` exists on this host (a zombie counts as gone)."""
+    if pid is None or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, but belongs to another user
+        return True
+    try:
+        # a killed child that its parent has not yet reaped still answers kill(0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"

@@ -1,0 +1,398 @@
+"""A run's report as Markdown and as one self-contained HTML file, and the runs' index page.
+
+Both reports show the same things in the same order: title, notices (such as a substitute
+dataset), the status (and why a run failed), what the experiment tests, the recorded notes,
+tables and figures in recording order, then the metrics, the configuration and the facts of the
+run. The HTML needs nothing beside it: CSS is inline and figures are base64 data URIs.
+"""
+
+import base64
+import json
+import math
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import jinja2
+from markupsafe import Markup
+
+from nnlab.runs.atomic import write_text
+from nnlab.runs.index import RunIndex
+from nnlab.runs.markup import inline_html, markdown_html
+from nnlab.runs.tables import is_number
+
+#: how many metrics the runs' index page shows per run (run.json's `headline`)
+HEADLINE_COUNT = 4
+
+
+@dataclass(frozen=True)
+class Note:
+    """A paragraph (or a few) of Markdown, shown where it was recorded."""
+
+    markdown: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table: `columns` in order and `rows` keyed by them (missing cells are absent)."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: tuple[dict, ...]
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure saved as `figures/<name>.png` in the run folder."""
+
+    name: str
+    caption: str | None = None
+
+    @property
+    def file(self) -> str:
+        """Its path relative to the run folder."""
+        return f"figures/{self.name}.png"
+
+
+Item = Note | Table | Figure
+
+
+def format_value(value) -> str:
+    """A cell or metric for people: floats to 4 significant digits, big ones without exponent.
+
+    Parameters
+    ----------
+    value : int, float, bool, str or None
+
+    Returns
+    -------
+    str
+        "" for None; "NaN", "inf" and "-inf" for non-finite floats.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, float):
+        return str(value)
+    if not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if 1e4 <= abs(value) < 1e15:
+        return f"{value:.0f}"  # 12346, not 1.235e+04
+    return f"{value:.4g}"
+
+
+def format_duration(seconds: float | None) -> str:
+    """ "12.3 s", "3 min 05 s" or "2 h 03 min"; "" when unknown."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+
+
+def _when(iso: str | None) -> str:
+    """An ISO time for people: "2024-05-01 14:22:33 +02:00"."""
+    if not iso:
+        return ""
+    t = datetime.fromisoformat(iso)
+    return f"{t:%Y-%m-%d %H:%M:%S} {t.isoformat()[-6:]}" if t.tzinfo else f"{t:%Y-%m-%d %H:%M:%S}"
+
+
+def _flat(config: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested config as (dotted key, JSON-ish value) pairs, in the config's order."""
+    pairs = []
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            pairs += _flat(value, f"{prefix}{key}.")
+        else:
+            text = value if isinstance(value, str) else json.dumps(value)
+            pairs.append((f"{prefix}{key}", text))
+    return pairs
+
+
+# -- the content both formats share ----------------------------------------------------------
+
+
+def _banner(info: dict) -> str | None:
+    """What the top of a failed or interrupted run's report says (Markdown), else None."""
+    status, run_id = info.get("status"), info.get("id")
+    resume = f"`nnlab run --resume {run_id}` continues it"
+    if status == "failed":
+        return (
+            "**This run failed.** What it recorded before the failure is shown below; the "
+            f"results are incomplete. After fixing the cause, {resume}."
+        )
+    if status == "interrupted":
+        return (
+            "**This run was interrupted** before it finished. What it recorded so far is shown "
+            f"below; the results are incomplete. {resume}."
+        )
+    return None
+
+
+def _status_line(info: dict) -> str:
+    parts = [f"**Status: {info.get('status', 'unknown')}**", f"run `{info.get('id', '')}`"]
+    if info.get("scale"):
+        parts.append(f"scale `{info['scale']}`")
+    if info.get("ended"):
+        parts.append(f"ended {_when(info['ended'])} after {format_duration(info.get('seconds'))}")
+    return " · ".join(parts)
+
+
+def _run_rows(info: dict) -> list[tuple[str, str]]:
+    """The "Run" section: (label, value) pairs, empty values left out."""
+    machine = info.get("machine") or {}
+    cpus = machine.get("cpu_count")
+    if cpus and machine.get("cpus_usable") not in (None, cpus):
+        cpus = f"{cpus} ({machine['cpus_usable']} usable)"
+    memory = machine.get("memory_gib")
+    rows = [
+        ("Run id", info.get("id")),
+        ("Experiment", info.get("experiment")),
+        ("Scale", info.get("scale")),
+        ("Status", info.get("status")),
+        ("Started", _when(info.get("started"))),
+        ("Resumed", ", ".join(_when(t) for t in info.get("resumed") or [])),
+        ("Ended", _when(info.get("ended"))),
+        ("Duration", format_duration(info.get("seconds"))),
+        ("Device", info.get("device")),
+        ("Host", info.get("host")),
+        ("Process id", info.get("pid")),
+        ("Platform", machine.get("platform")),
+        ("Python", machine.get("python")),
+        ("CPU", machine.get("cpu")),
+        ("CPU count", cpus),
+        ("Memory", f"{memory} GiB" if memory else None),
+        ("nnlab", info.get("nnlab_version")),
+        ("Git revision", info.get("git_revision") or "not a git checkout"),
+    ]
+    return [(label, str(value)) for label, value in rows if value not in (None, "")]
+
+
+def _headline(info: dict, metrics: dict) -> list[tuple[str, str]]:
+    """Up to `HEADLINE_COUNT` (name, value) metrics: the run's own choice, else the first ones."""
+    names = [n for n in info.get("headline") or [] if n in metrics]
+    if not names:
+        names = [n for n in sorted(metrics) if is_number(metrics[n])][:HEADLINE_COUNT]
+    return [(n, format_value(metrics[n])) for n in names]
+
+
+# -- Markdown ----------------------------------------------------------------------------------
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(header: list[str], rows: list[list[str]], numeric: list[bool]) -> str:
+    lines = ["| " + " | ".join(_md_cell(h) or " " for h in header) + " |"]
+    lines.append("|" + "|".join("---:" if n else "---" for n in numeric) + "|")
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _table_cells(table: Table) -> tuple[list[list[str]], list[bool]]:
+    """Formatted cells of a table, and which columns are numeric (right-aligned)."""
+    cells = [[format_value(row.get(c)) for c in table.columns] for row in table.rows]
+    numeric = [
+        any(is_number(r.get(c)) for r in table.rows)
+        and all(is_number(r.get(c)) or r.get(c) is None for r in table.rows)
+        for c in table.columns
+    ]
+    return cells, numeric
+
+
+def render_markdown(info: dict, notices, items, metrics: dict, config: dict) -> str:
+    """The report as Markdown, with figures as relative links and tables as pipe tables.
+
+    Parameters
+    ----------
+    info : dict
+        run.json's content (id, title, description, status, error, times, machine, ...).
+    notices : list of str
+        Warnings for the first lines.
+    items : list of Note, Table, Figure
+        In recording order.
+    metrics, config : dict
+        Flat metrics; the resolved configuration.
+
+    Returns
+    -------
+    str
+    """
+    out = [f"# {info.get('title') or info.get('experiment')}", ""]
+    out += [f"> **Notice:** {n}\n" for n in notices]
+    out += [_status_line(info), ""]
+    banner = _banner(info)
+    if banner:
+        out += [f"> {banner}", ""]
+        if info.get("error"):
+            out += ["```", info["error"].rstrip(), "```", ""]
+    if info.get("description"):
+        out += ["## What this tests", "", info["description"].strip(), ""]
+    if items:
+        out += ["## Results", ""]
+    for item in items:
+        if isinstance(item, Note):
+            out += [item.markdown.strip(), ""]
+        elif isinstance(item, Table):
+            cells, numeric = _table_cells(item)
+            out += [f"### {item.title or item.name}", ""]
+            if item.rows:
+                out += [_md_table(list(item.columns), cells, numeric), ""]
+            else:
+                out += ["(no rows)", ""]
+            out += [f"Data: [tables/{item.name}.csv](tables/{item.name}.csv)", ""]
+        else:
+            out += [f"![{item.caption or item.name}]({item.file})", ""]
+            if item.caption:
+                out += [f"*{item.caption}*", ""]
+    if metrics:
+        rows = [[name, format_value(v)] for name, v in sorted(metrics.items())]
+        out += ["## Metrics", "", _md_table(["metric", "value"], rows, [False, True]), ""]
+    if config:
+        rows = [list(pair) for pair in _flat(config)]
+        out += ["## Configuration", "", _md_table(["setting", "value"], rows, [False, False]), ""]
+    run_rows = [list(pair) for pair in _run_rows(info)]
+    out += ["## Run", "", _md_table(["", ""], run_rows, [False, False]), ""]
+    return "\n".join(out)
+
+
+# -- HTML --------------------------------------------------------------------------------------
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["markdown"] = lambda text: Markup(markdown_html(text))
+    env.filters["inline"] = lambda text: Markup(inline_html(text))
+    return env
+
+
+def _data_uri(png: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
+
+
+def render_html(folder: Path, info: dict, notices, items, metrics: dict, config: dict) -> str:
+    """The report as one HTML file with inline CSS and figures as data URIs.
+
+    Parameters
+    ----------
+    folder : Path
+        The run folder (figures are read from it).
+    info, notices, items, metrics, config
+        As for `render_markdown`.
+
+    Returns
+    -------
+    str
+    """
+    views = []
+    for item in items:
+        if isinstance(item, Note):
+            views.append({"kind": "note", "markdown": item.markdown})
+        elif isinstance(item, Table):
+            cells, numeric = _table_cells(item)
+            views.append(
+                {"kind": "table", "title": item.title or item.name, "name": item.name,
+                 "columns": item.columns, "cells": cells, "numeric": numeric}
+            )  # fmt: skip
+        else:
+            views.append(
+                {"kind": "figure", "name": item.name, "caption": item.caption,
+                 "src": _data_uri(folder / item.file)}
+            )  # fmt: skip
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            title=info.get("title") or info.get("experiment"),
+            notices=notices,
+            status=info.get("status"),
+            status_line=_status_line(info),
+            banner=_banner(info),
+            error=info.get("error"),
+            description=info.get("description"),
+            items=views,
+            metrics=[(n, format_value(v)) for n, v in sorted(metrics.items())],
+            config=_flat(config),
+            run=_run_rows(info),
+        )
+    )
+
+
+def write_report(folder: Path, info: dict, notices, items, metrics: dict, config: dict) -> None:
+    """Write report.md and report.html into the run folder, each atomically.
+
+    Parameters
+    ----------
+    folder : Path
+        The run folder.
+    info, notices, items, metrics, config
+        As for `render_markdown`.
+    """
+    write_text(folder / "report.md", render_markdown(info, notices, items, metrics, config))
+    write_text(folder / "report.html", render_html(folder, info, notices, items, metrics, config))
+
+
+# -- the index of all runs -----------------------------------------------------------------------
+
+
+def write_index_html(runs_dir: Path) -> Path:
+    """Write runs_dir/index.html: one row per run, newest first, linking each report.
+
+    Parameters
+    ----------
+    runs_dir : Path
+        The folder holding the runs and index.sqlite.
+
+    Returns
+    -------
+    Path
+        The page written.
+    """
+    runs_dir = Path(runs_dir)
+    rows = []
+    for rec in RunIndex(runs_dir / "index.sqlite").runs():
+        folder = Path(rec.path)
+        info = _read_json(folder / "run.json")
+        target = folder / "report.html" if (folder / "report.html").exists() else folder
+        seconds = info.get("seconds")
+        if seconds is None and rec.ended:
+            start, end = datetime.fromisoformat(rec.started), datetime.fromisoformat(rec.ended)
+            seconds = (end - start).total_seconds()
+        rows.append(
+            {
+                "id": rec.id,
+                "href": quote(Path(os.path.relpath(target, runs_dir)).as_posix()),
+                "title": info.get("title") or "",
+                "experiment": rec.experiment,
+                "scale": info.get("scale") or "",
+                "status": rec.status,
+                "started": _when(rec.started),
+                "duration": format_duration(seconds),
+                "headline": _headline(info, rec.metrics),
+            }
+        )
+    page = _env().get_template("index.html.j2").render(runs=rows, folder=str(runs_dir.resolve()))
+    path = runs_dir / "index.html"
+    write_text(path, page)
+    return path
+
+
+def _read_json(path: Path) -> dict:
+    """A JSON file's dict, or {} when it is missing or unreadable (the index still lists it)."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,160 @@
+"""`RunIndex`: a real SQLite table (checked with sqlite3 itself), newest-first listing, stale
+"running" rows, claims, and writes from two processes at once."""
+
+import json
+import multiprocessing
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from nnlab.errors import ConfigError, CorruptFileError, UnknownNameError
+from nnlab.runs import RunIndex, RunRecord
+
+
+def _start(index, run_id, started="2024-05-01T10:00:00+00:00", experiment="exp", **kw):
+    index.start(
+        id=run_id,
+        experiment=experiment,
+        config={"lr": 0.1, "name": run_id},
+        git_revision="abc1234",
+        started=started,
+        path=f"/runs/{run_id}",
+        **kw,
+    )
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_the_index_is_a_plain_sqlite_table_in_wal_mode(tmp_path):
+    db = tmp_path / "index.sqlite"
+    index = RunIndex(db)
+    _start(index, "r1")
+    index.finish("r1", "done", {"b.x": 1.5, "a": float("nan")}, "2024-05-01T10:05:00+00:00")
+
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    columns = [r[1] for r in con.execute("PRAGMA table_info(runs)")]
+    assert columns == [
+        "id", "experiment", "status", "config", "metrics", "git_revision",
+        "started", "ended", "path", "pid", "host",
+    ]  # fmt: skip
+    row = con.execute("SELECT * FROM runs").fetchone()
+    con.close()
+    assert row[:3] == ("r1", "exp", "done")
+    assert json.loads(row[3]) == {"lr": 0.1, "name": "r1"}
+    assert json.loads(row[4]) == {"a": None, "b.x": 1.5}  # NaN stored as null
+    assert row[5:] == (
+        "abc1234",
+        "2024-05-01T10:00:00+00:00",
+        "2024-05-01T10:05:00+00:00",
+        "/runs/r1",
+        os.getpid(),
+        socket.gethostname(),
+    )
+    assert index.get("r1") == RunRecord(
+        id="r1",
+        experiment="exp",
+        status="done",
+        config={"lr": 0.1, "name": "r1"},
+        metrics={"a": None, "b.x": 1.5},
+        git_revision="abc1234",
+        started="2024-05-01T10:00:00+00:00",
+        ended="2024-05-01T10:05:00+00:00",
+        path="/runs/r1",
+    )
+
+
+def test_runs_are_listed_newest_first_and_by_experiment(tmp_path):
+    index = RunIndex(tmp_path / "index.sqlite")
+    # as text "03:10+02:00" sorts after "01:30+00:00", but it is 01:10 UTC: earlier
+    _start(index, "b", "2024-03-31T01:30:00+00:00")
+    _start(index, "a", "2024-03-31T03:10:00+02:00", experiment="other")
+    _start(index, "c", "2024-04-02T09:00:00+02:00")
+    assert [r.id for r in index.runs()] == ["c", "b", "a"]
+    assert [r.id for r in index.runs("exp")] == ["c", "b"]
+    assert index.runs("none") == []
+
+
+def test_a_running_row_whose_process_is_gone_is_interrupted(tmp_path):
+    db = tmp_path / "index.sqlite"
+    index = RunIndex(db)
+    _start(index, "dead", pid=_dead_pid())
+    _start(index, "alive")  # this process
+    _start(index, "remote", pid=_dead_pid(), host="another-host")  # cannot be checked from here
+    assert {r.id: r.status for r in index.runs()} == {
+        "dead": "interrupted",
+        "alive": "running",
+        "remote": "running",
+    }
+    con = sqlite3.connect(db)
+    stored = dict(con.execute("SELECT id, status FROM runs"))
+    con.close()
+    assert stored == {"dead": "interrupted", "alive": "running", "remote": "running"}
+
+
+def test_get_unknown_and_bad_status(tmp_path):
+    index = RunIndex(tmp_path / "index.sqlite")
+    _start(index, "r1")
+    with pytest.raises(UnknownNameError, match="'r2'.*r1.*nnlab runs"):
+        index.get("r2")
+    with pytest.raises(UnknownNameError):
+        index.finish("r2", "done", {}, "2024-05-01T10:05:00+00:00")
+    with pytest.raises(ConfigError, match="'ok'"):
+        index.set_status("r1", "ok")
+    with pytest.raises(ConfigError, match="'running'"):
+        index.finish("r1", "running", {}, "2024-05-01T10:05:00+00:00")
+
+
+def test_set_status_and_claim(tmp_path):
+    index = RunIndex(tmp_path / "index.sqlite")
+    _start(index, "r1", pid=1234, host="h")
+    index.finish("r1", "interrupted", {}, "2024-05-01T10:05:00+00:00")
+    assert index.claim("r1") is True
+    assert index.claim("r1") is False  # already claimed: a second resumer is refused
+    rec = index.get("r1")
+    assert rec.status == "running" and rec.ended is None
+    index.set_status("r1", "failed")
+    assert index.get("r1").status == "failed"
+    index.finish("r1", "done", {}, "2024-05-01T11:00:00+00:00")
+    assert index.claim("r1") is False  # a done run is never claimed
+
+
+def _write_many(db, prefix, n):
+    index = RunIndex(db)
+    for i in range(n):
+        _start(index, f"{prefix}{i}")
+        index.finish(f"{prefix}{i}", "done", {"i": i}, "2024-05-01T10:05:00+00:00")
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path):
+    db = tmp_path / "index.sqlite"
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_write_many, args=(db, p, 25)) for p in ("a", "b")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT id, status, metrics FROM runs").fetchall()
+    con.close()
+    assert len(rows) == 50 and {r[1] for r in rows} == {"done"}
+    assert {r[0]: json.loads(r[2])["i"] for r in rows} == {
+        f"{p}{i}": i for p in ("a", "b") for i in range(25)
+    }
+
+
+def test_a_damaged_index_file_is_a_corrupt_file_error(tmp_path):
+    db = tmp_path / "index.sqlite"
+    db.write_bytes(b"this is not a database, just text" * 100)
+    with pytest.raises(CorruptFileError, match="index.sqlite.*not a readable SQLite"):
+        RunIndex(db)
