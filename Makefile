@@ -22,8 +22,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $(STAMP)
 
+# the first experiment at quick scale (a few minutes on a 2-core CPU); prints where its report is
 demo: $(STAMP)
-	$(BIN)/nnlab data list
+	$(BIN)/nnlab run spatial-locality --scale quick
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -37,6 +38,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_data.py
 	$(BIN)/python benchmarks/bench_loaders.py
+	$(BIN)/python benchmarks/bench_train.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build runs *.egg-info src/*.egg-info .pytest_cache

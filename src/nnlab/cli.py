@@ -301,7 +301,202 @@ def _data_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- nnlab list / run / runs / report
+
+
+def _list_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "experiment", nargs="?", metavar="ID", help="show this experiment's settings and scales"
+    )
+
+
+def _list(args: argparse.Namespace) -> int:
+    from nnlab.experiments import EXPERIMENTS
+
+    console = _console()
+    if args.experiment:
+        _show_settings(console, EXPERIMENTS.get(args.experiment))
+        return 0
+    table = _table("name", "study", "what it tests")
+    for name in EXPERIMENTS:
+        exp = EXPERIMENTS.get(name)
+        table.add_row(exp.id, exp.study_title, exp.summary)
+    console.print(table)
+    console.print("`nnlab list ID` shows an experiment's settings; `nnlab run ID` runs it.")
+    return 0
+
+
+def _show_settings(console, experiment) -> None:
+    from nnlab.experiments.config import describe_fields
+
+    console.print(f"{experiment.id}: {experiment.title}")
+    console.print(experiment.description)
+    table = _table("setting", "type", "full", "quick", "smoke")
+    for name, kind, default in describe_fields(experiment.config):
+        scaled = [experiment.scales.get(s, {}).get(name, default) for s in ("quick", "smoke")]
+        table.add_row(name, kind, *(repr(v) for v in (default, *scaled)))
+    console.print(table)
+    console.print(f"Change one with `nnlab run {experiment.id} --set NAME=VALUE`.")
+
+
+def _runs_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="folder of run folders and index.sqlite (default: $NNLAB_RUNS or ./runs)",
+    )
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("experiment", nargs="?", metavar="ID", help="experiment (`nnlab list`)")
+    parser.add_argument(
+        "--scale",
+        choices=("smoke", "quick", "full"),
+        default="quick",
+        help="smoke: seconds; quick: minutes on a laptop CPU (default); full: the study's setting",
+    )
+    parser.add_argument("--dataset", metavar="NAME", help="dataset to use (`nnlab data list`)")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one setting (repeatable); `nnlab list ID` lists them",
+    )
+    parser.add_argument("--seed", metavar="N", help="seed of the whole run (default 0)")
+    parser.add_argument("--device", metavar="DEV", help="cpu, cuda or cuda:N (default: best)")
+    parser.add_argument("--resume", metavar="RUN", help="continue an interrupted run (id or path)")
+    _runs_dir_argument(parser)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from nnlab.experiments import parse_assignments, resume_experiment, run_experiment
+
+    progress = _console(stderr=True)
+    try:
+        if args.resume:
+            if args.experiment or args.settings or args.dataset or args.seed is not None:
+                raise ConfigError(
+                    "--resume continues a run with its own settings; give only the run "
+                    "(and optionally --device / --out)."
+                )
+            ctx = resume_experiment(
+                args.resume, device=args.device, runs_dir=args.out, console=progress
+            )
+        elif not args.experiment:
+            raise ConfigError("name an experiment (`nnlab list`), or --resume RUN.")
+        else:
+            overrides = parse_assignments(args.settings)
+            for key, value in (("dataset", args.dataset), ("seed", args.seed)):
+                if value is not None:
+                    overrides[key] = value
+            ctx = run_experiment(
+                args.experiment,
+                scale=args.scale,
+                overrides=overrides,
+                device=args.device,
+                runs_dir=args.out,
+                console=progress,
+            )
+    except KeyboardInterrupt:
+        print(
+            "nnlab: interrupted; `nnlab runs` shows the run, and `nnlab run --resume RUN` "
+            "continues it.",
+            file=sys.stderr,
+        )
+        return 130
+    console = _console()
+    for title, rows in ctx.tables:
+        console.print(_result_table(title, rows))
+    console.print(f"Report: {ctx.run.path / 'report.html'}")
+    return 0
+
+
+def _result_table(title: str, rows: list[dict]):
+    from rich.table import Table
+
+    table = Table(title=title)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    for col in columns:
+        table.add_column(col, justify="right" if _is_number(rows[0].get(col)) else "left")
+    for row in rows:
+        table.add_row(*(_cell(row.get(col)) for col in columns))
+    return table
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if _is_number(value):
+        return f"{value:,}"
+    return str(value)
+
+
+def _runs_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--experiment", metavar="ID", help="only the runs of this experiment")
+    _runs_dir_argument(parser)
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from nnlab.experiments import default_runs_dir
+    from nnlab.runs import RunIndex
+
+    runs_dir = args.out or default_runs_dir()
+    console = _console()
+    records = RunIndex(runs_dir / "index.sqlite").runs(args.experiment) if runs_dir.is_dir() else []
+    if not records:
+        console.print(f"No runs recorded in {runs_dir}. Start one with `nnlab run ID`.")
+        return 0
+    table = _table("name", "experiment", "status", "started", "ended")
+    for r in records:
+        status = _styled(r.status, _RUN_STYLE.get(r.status, ""))
+        table.add_row(r.id, r.experiment, status, r.started, r.ended or "")
+    console.print(table)
+    console.print(f"Reports: {runs_dir}/<name>/report.html; `nnlab report` writes an index.")
+    return 0
+
+
+#: how each run status of `nnlab runs` is coloured on a terminal
+_RUN_STYLE = {"done": "green", "running": "cyan", "failed": "bold red", "interrupted": "yellow"}
+
+
+def _report(args: argparse.Namespace) -> int:
+    from nnlab.experiments import default_runs_dir
+    from nnlab.runs import write_index_html
+
+    runs_dir = args.out or default_runs_dir()
+    if not runs_dir.is_dir():
+        raise MissingDataError(
+            f"no runs folder at {runs_dir}; run an experiment first (`nnlab run ID`) or give "
+            f"--out DIR."
+        )
+    _console().print(f"Index of runs: {write_index_html(runs_dir)}")
+    return 0
+
+
 COMMANDS: list[Command] = [
+    Command(
+        ("list",),
+        "list the experiments, what each tests and the study it comes from",
+        _list,
+        _list_arguments,
+    ),
+    Command(("run",), "run an experiment into a run folder with its report", _run, _run_arguments),
+    Command(("runs",), "list the recorded runs and their status", _runs, _runs_arguments),
+    Command(
+        ("report",),
+        "write runs/index.html, linking every run's report",
+        _report,
+        _runs_dir_argument,
+    ),
     Command(
         ("data", "list"),
         "list the datasets, whether their files are present, and where they go",

@@ -71,6 +71,15 @@ def test_shuffle_is_reproducible_per_seed_and_epoch():
     assert not torch.equal(other.order(0), a.order(1))
 
 
+def test_iterate_from_a_batch_gives_the_rest_of_that_epoch():
+    b = batches(_indexed_set(), 10, shuffle=True, seed=3)
+    whole = [yb for _, yb in b.iterate(2)]
+    tail = [yb for _, yb in b.iterate(2, start=4)]
+    assert len(tail) == 7 and all(torch.equal(p, q) for p, q in zip(whole[4:], tail, strict=True))
+    assert b.epoch == 0  # iterate() leaves the epoch counter alone
+    assert list(b.iterate(2, start=11)) == []
+
+
 def test_transform_is_applied_to_each_batch():
     s = _indexed_set()
     for xb, yb in batches(s, 32, shuffle=True, transform=to_signed):

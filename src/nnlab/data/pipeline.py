@@ -54,11 +54,18 @@ class Batches:
         return n // b if self.drop_last else -(-n // b)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        # The order is fixed (and the epoch counted) here, not at the first next(), so that
-        # iter() twice without reading still means two epochs.
-        order = self.order(self.epoch) if self.shuffle else None
+        epoch_batches = self.iterate(self.epoch)
         self.epoch += 1
-        return self._iterate(order)
+        return epoch_batches
+
+    def iterate(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches of `epoch` from batch `start` on, leaving `.epoch` alone.
+
+        A fit resumed in the middle of an epoch starts at its first untrained batch without
+        making the ones before it. The order is fixed here, not at the first `next()`.
+        """
+        order = self.order(epoch) if self.shuffle else None
+        return self._iterate(order, start)
 
     def order(self, epoch: int) -> torch.Tensor:
         """The shuffled order of `epoch`: int64 [N] on the set's device.
@@ -70,9 +77,11 @@ class Batches:
         perm = torch.randperm(len(self.imageset.y), generator=gen)
         return perm.to(self.imageset.y.device)
 
-    def _iterate(self, order: torch.Tensor | None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def _iterate(
+        self, order: torch.Tensor | None, first: int
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         x, y, b = self.imageset.x, self.imageset.y, self.batch_size
-        for start in range(0, len(self) * b, b):
+        for start in range(first * b, len(self) * b, b):
             if order is None:  # in order: slices are views, no copy
                 xb, yb = x[start : start + b], y[start : start + b]
             else:

@@ -1,0 +1,1 @@
+"""Analyses of trained models and data: metrics, embeddings, and the plots reports show."""

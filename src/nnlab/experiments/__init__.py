@@ -1,0 +1,24 @@
+"""Experiments: one module per id of EXPERIMENTS.md, each registering itself in `EXPERIMENTS`.
+
+`run_experiment("spatial-locality", scale="smoke")` runs one into a run folder with its report.
+"""
+
+from nnlab.experiments import spatial_locality  # noqa: F401  (registers itself)
+from nnlab.experiments.catalog import EXPERIMENTS, STUDIES, Experiment, register
+from nnlab.experiments.config import ExperimentConfig, parse_assignments, resolve
+from nnlab.experiments.context import Context
+from nnlab.experiments.runner import default_runs_dir, resume_experiment, run_experiment
+
+__all__ = [
+    "EXPERIMENTS",
+    "STUDIES",
+    "Context",
+    "Experiment",
+    "ExperimentConfig",
+    "default_runs_dir",
+    "parse_assignments",
+    "register",
+    "resolve",
+    "resume_experiment",
+    "run_experiment",
+]

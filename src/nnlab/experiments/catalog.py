@@ -1,0 +1,63 @@
+"""The experiment registry: each experiment module registers one `Experiment` here."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nnlab.experiments.config import ExperimentConfig
+from nnlab.registry import Registry
+
+#: catalogue sections of EXPERIMENTS.md, the studies the experiments come from
+STUDIES = {
+    "A": "From-scratch NumPy",
+    "B": "Classic analyses and architecture studies",
+    "C": "Representation and transfer learning",
+    "D": "Reading text from an image",
+}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment of the catalogue.
+
+    Parameters
+    ----------
+    id : str
+        Its name on the command line (`nnlab run ID`).
+    title : str
+        The report's title.
+    summary : str
+        One line for `nnlab list`.
+    description : str
+        What the experiment tests, in Markdown: the report's "What this tests".
+    study : str
+        Its catalogue section ("A" .. "D", see `STUDIES`).
+    config : type
+        Its settings dataclass; the defaults are the full scale.
+    run : callable
+        `run(cfg, ctx)`: does the work and records results through `ctx`.
+    scales : mapping
+        "smoke" / "quick" -> {setting: value} overrides of the defaults.
+    """
+
+    id: str
+    title: str
+    summary: str
+    description: str
+    study: str
+    config: type[ExperimentConfig]
+    run: Callable[[Any, Any], None]
+    scales: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def study_title(self) -> str:
+        """The study's name, e.g. "B. Classic analyses and architecture studies"."""
+        return f"{self.study}. {STUDIES[self.study]}"
+
+
+EXPERIMENTS: Registry[Experiment] = Registry("experiment", "nnlab list")
+
+
+def register(experiment: Experiment) -> Experiment:
+    """Add an experiment to the registry (its id must be new)."""
+    return EXPERIMENTS.add(experiment.id, experiment)

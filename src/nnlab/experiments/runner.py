@@ -1,0 +1,137 @@
+"""Run an experiment into a run folder: settings first, then the work, then the report.
+
+Settings are resolved (and refused) before any folder is made; once the run exists it always
+ends with a report and an index status: done, failed (with the error) or interrupted (resume
+with `nnlab run --resume ID`: each model continues from its checkpoint).
+"""
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nnlab.errors import ConfigError
+from nnlab.experiments.catalog import EXPERIMENTS, Experiment
+from nnlab.experiments.config import resolve
+from nnlab.experiments.context import Context
+from nnlab.runs import Run
+from nnlab.train import resolve_device
+
+
+def default_runs_dir() -> Path:
+    """`$NNLAB_RUNS`, or `runs/` in the current folder."""
+    return Path(os.environ.get("NNLAB_RUNS") or "runs")
+
+
+def run_experiment(
+    experiment_id: str,
+    *,
+    scale: str = "quick",
+    overrides: Mapping[str, Any] | None = None,
+    device: str | None = None,
+    runs_dir: Path | None = None,
+    console: Any = None,
+) -> Context:
+    """Run one experiment and write its run folder.
+
+    Parameters
+    ----------
+    experiment_id : str
+        A registered id (`nnlab list`).
+    scale : str
+        "smoke", "quick" or "full".
+    overrides : mapping, optional
+        Settings that replace the scale's: {"epochs": "3", "dataset": "mnist", ...}.
+    device : str, optional
+        "cpu", "cuda", "cuda:1"; default: a GPU when there is one.
+    runs_dir : Path, optional
+        Where run folders and the index live (default `default_runs_dir()`).
+    console : rich.console.Console, optional
+        Where progress is printed.
+
+    Returns
+    -------
+    Context
+        The finished run's context: `.run` (folder, metrics) and `.tables`.
+    """
+    experiment = EXPERIMENTS.get(experiment_id)
+    cfg = resolve(experiment.config, scale, experiment.scales, overrides)
+    dev = resolve_device(device)
+    run = Run.create(
+        runs_dir or default_runs_dir(),
+        experiment.id,
+        asdict(cfg),
+        title=experiment.title,
+        description=experiment.description,
+        scale=scale,
+        device=describe_device(dev),
+    )
+    return _execute(experiment, cfg, run, dev, scale, console)
+
+
+def resume_experiment(
+    run_ref: str, *, device: str | None = None, runs_dir: Path | None = None, console: Any = None
+) -> Context:
+    """Continue an interrupted or failed run in its own folder, with its own settings.
+
+    The experiment runs again from the top; every model it trains picks up from its checkpoint,
+    so finished models are not retrained and an interrupted one goes on from its last save.
+    """
+    run = Run.open(run_ref, runs_dir or default_runs_dir())
+    experiment = EXPERIMENTS.get(run.experiment)
+    scale = json.loads((run.path / "run.json").read_text())["scale"]
+    try:
+        cfg = resolve(experiment.config, "full", None, run.config)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"run {run.id} was made with settings this version of nnlab does not accept "
+            f"({exc}); start a new run instead."
+        ) from None
+    return _execute(experiment, cfg, run, resolve_device(device), scale, console)
+
+
+def _execute(
+    experiment: Experiment, cfg, run: Run, dev: torch.device, scale: str, console: Any
+) -> Context:
+    ctx = Context(run, device=dev, seed=cfg.seed, scale=scale, console=console)
+    changes = _changes_from_study(experiment, cfg)
+    if changes and scale != "full":
+        ctx.notice(
+            f"This is a {scale}-scale run, not the study's setting: {changes}. "
+            f"Its numbers are not the full study's."
+        )
+    elif changes:
+        ctx.notice(f"Settings changed from the study's: {changes}.")
+    try:
+        experiment.run(cfg, ctx)
+    except KeyboardInterrupt:
+        run.finish("interrupted", "stopped by the user (Ctrl-C)")
+        raise
+    except BaseException as exc:
+        run.finish("failed", f"{type(exc).__name__}: {exc}")
+        raise
+    run.finish("done")
+    return ctx
+
+
+def _changes_from_study(experiment: Experiment, cfg) -> str:
+    """ "epochs=8 (study: 20), width=0.5 (study: 1.0)": the settings that differ from full scale."""
+    study = experiment.config()
+    changed = [
+        f"{f.name}={getattr(cfg, f.name)!r} (study: {getattr(study, f.name)!r})"
+        for f in fields(cfg)
+        if f.name != "seed" and getattr(cfg, f.name) != getattr(study, f.name)
+    ]
+    return ", ".join(changed)
+
+
+def describe_device(device: torch.device) -> str:
+    """A human description: "cpu (2 threads)" or "cuda:0 (NVIDIA H100 80GB HBM3, 79 GiB)"."""
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        return f"{device} ({props.name}, {props.total_memory / 2**30:.0f} GiB)"
+    return f"{device} ({torch.get_num_threads()} threads, torch {torch.__version__})"
