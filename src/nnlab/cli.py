@@ -367,6 +367,12 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", metavar="N", help="seed of the whole run (default 0)")
     parser.add_argument("--device", metavar="DEV", help="cpu, cuda or cuda:N (default: best)")
+    parser.add_argument(
+        "--no-accelerate",
+        dest="accelerate",
+        action="store_false",
+        help="on a GPU, train in plain float32 without bf16, channels-last or torch.compile",
+    )
     parser.add_argument("--resume", metavar="RUN", help="continue an interrupted run (id or path)")
     _runs_dir_argument(parser)
 
@@ -383,7 +389,11 @@ def _run(args: argparse.Namespace) -> int:
                     "(and optionally --device / --out)."
                 )
             ctx = resume_experiment(
-                args.resume, device=args.device, runs_dir=args.out, console=progress
+                args.resume,
+                device=args.device,
+                runs_dir=args.out,
+                console=progress,
+                accelerate=args.accelerate,
             )
         elif not args.experiment:
             raise ConfigError("name an experiment (`nnlab list`), or --resume RUN.")
@@ -399,6 +409,7 @@ def _run(args: argparse.Namespace) -> int:
                 device=args.device,
                 runs_dir=args.out,
                 console=progress,
+                accelerate=args.accelerate,
             )
     except KeyboardInterrupt:
         print(

@@ -34,13 +34,23 @@ class Context:
         "smoke", "quick" or "full": fallbacks to substitutes are allowed below full.
     console : rich.console.Console, optional
         Where progress and notices are printed (default: stderr).
+    accelerate : bool
+        On CUDA, let `fit` use bf16 autocast, channels-last and torch.compile where they help.
     """
 
     def __init__(
-        self, run: Run, *, device: torch.device, seed: int, scale: str, console: Any = None
+        self,
+        run: Run,
+        *,
+        device: torch.device,
+        seed: int,
+        scale: str,
+        console: Any = None,
+        accelerate: bool = True,
     ):
         self.run = run
         self.device = device
+        self.accelerate = accelerate
         self.seed = seed
         self.scale = scale
         self.console = console
@@ -108,6 +118,7 @@ class Context:
         own = [ProgressBar(label=name, console=self.console)]
         own.append(Checkpoint(self.run.checkpoint_path(name)))
         kwargs.setdefault("seed", self.derived_seed(f"shuffle/{name}"))
+        kwargs.setdefault("accelerate", self.accelerate)
         return fit(model, train, val, device=self.device, callbacks=[*callbacks, *own], **kwargs)
 
     # ---- results

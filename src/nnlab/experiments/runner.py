@@ -35,6 +35,7 @@ def run_experiment(
     device: str | None = None,
     runs_dir: Path | None = None,
     console: Any = None,
+    accelerate: bool = True,
 ) -> Context:
     """Run one experiment and write its run folder.
 
@@ -52,6 +53,9 @@ def run_experiment(
         Where run folders and the index live (default `default_runs_dir()`).
     console : rich.console.Console, optional
         Where progress is printed.
+    accelerate : bool
+        On CUDA: bf16 autocast, channels-last and torch.compile where they help (False: plain
+        float32, as on the CPU).
 
     Returns
     -------
@@ -70,11 +74,19 @@ def run_experiment(
         scale=scale,
         device=describe_device(dev),
     )
-    return _execute(experiment, cfg, run, dev, scale, console)
+    ctx = Context(
+        run, device=dev, seed=cfg.seed, scale=scale, console=console, accelerate=accelerate
+    )
+    return _execute(experiment, cfg, ctx)
 
 
 def resume_experiment(
-    run_ref: str, *, device: str | None = None, runs_dir: Path | None = None, console: Any = None
+    run_ref: str,
+    *,
+    device: str | None = None,
+    runs_dir: Path | None = None,
+    console: Any = None,
+    accelerate: bool = True,
 ) -> Context:
     """Continue an interrupted or failed run in its own folder, with its own settings.
 
@@ -91,13 +103,19 @@ def resume_experiment(
             f"run {run.id} was made with settings this version of nnlab does not accept "
             f"({exc}); start a new run instead."
         ) from None
-    return _execute(experiment, cfg, run, resolve_device(device), scale, console)
+    ctx = Context(
+        run,
+        device=resolve_device(device),
+        seed=cfg.seed,
+        scale=scale,
+        console=console,
+        accelerate=accelerate,
+    )
+    return _execute(experiment, cfg, ctx)
 
 
-def _execute(
-    experiment: Experiment, cfg, run: Run, dev: torch.device, scale: str, console: Any
-) -> Context:
-    ctx = Context(run, device=dev, seed=cfg.seed, scale=scale, console=console)
+def _execute(experiment: Experiment, cfg, ctx: Context) -> Context:
+    run, scale = ctx.run, ctx.scale
     changes = _changes_from_study(experiment, cfg)
     if changes and scale != "full":
         ctx.notice(

@@ -1,10 +1,10 @@
 """Training: the one loop (`fit`, `evaluate`), its callbacks, and per-layer learning rates."""
 
-from nnlab.train.callbacks import Callback, Checkpoint, EarlyStopping, GradClip, ProgressBar
+from nnlab.train.callbacks import Checkpoint, EarlyStopping, GradClip, ProgressBar
 from nnlab.train.device import resolve_device
 from nnlab.train.groups import param_groups
 from nnlab.train.loop import Evaluation, evaluate, fit
-from nnlab.train.state import FitState, History
+from nnlab.train.state import Callback, FitState, History
 
 __all__ = [
     "Callback",

@@ -1,4 +1,4 @@
-"""Callbacks: the hooks `fit` calls, and the four it ships with.
+"""The four callbacks `fit` ships with (the `Callback` hooks themselves are in `state`).
 
 `EarlyStopping` ends a fit when a metric stops improving or reaches a target, `GradClip` clips
 the gradient norm, `Checkpoint` saves the fit so that it resumes exactly, and `ProgressBar` shows
@@ -11,19 +11,14 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from nnlab.errors import ConfigError, CorruptFileError
+from nnlab.train.state import CHECKPOINT_FORMAT, Callback, FitState
 
-if TYPE_CHECKING:
-    from nnlab.train.loop import FitState
-
-#: the "format" entry of a checkpoint, checked on load
-CHECKPOINT_FORMAT = "nnlab.train.checkpoint/1"
 _CHECKPOINT_KEYS = {"format", "fingerprint", "complete", "step", "model", "optimizer", "callbacks"}
 
 
@@ -31,47 +26,6 @@ def check_positive_int(name: str, value: object, example: str) -> None:
     """Raise a `ConfigError` naming the setting unless `value` is an int >= 1 (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}; {example}.")
-
-
-class Callback:
-    """Hooks into `fit`, each a no-op until a subclass overrides it.
-
-    Attributes
-    ----------
-    order : int
-        Callbacks run in increasing `order`, ties in the order given. `Checkpoint` has 100, so it
-        saves after the others have updated their state.
-    """
-
-    order = 0
-
-    def on_fit_start(self, state: FitState) -> None:
-        """Before the first step; a checkpoint being resumed is restored after this hook."""
-
-    def after_backward(self, state: FitState) -> None:
-        """Between `loss.backward()` and `optimizer.step()`: the gradients are there."""
-
-    def on_step_end(self, state: FitState) -> None:
-        """After each optimizer (and per-step scheduler) step; `state.step` counts it."""
-
-    def on_evaluate(self, state: FitState, record: dict) -> None:
-        """After each evaluation; `record` is already `state.history[-1]`.
-
-        Set `state.stop = True` (and `state.stop_reason`) here to end the fit.
-        """
-
-    def on_fit_end(self, state: FitState) -> None:
-        """After the last step and evaluation, when the fit ends normally."""
-
-    def on_fit_abort(self, state: FitState, error: BaseException) -> None:
-        """Instead of `on_fit_end` when the fit raises (KeyboardInterrupt too); it re-raises."""
-
-    def state_dict(self) -> dict:
-        """What a `Checkpoint` saves of this callback (tensors, numbers, strings, containers)."""
-        return {}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Take back what `state_dict` gave, when a fit resumes."""
 
 
 class EarlyStopping(Callback):

@@ -18,9 +18,9 @@ from torch import nn
 from nnlab.data import ImageSet, batches
 from nnlab.data.pipeline import Batches, Transform
 from nnlab.errors import ConfigError
-from nnlab.train.callbacks import Callback, Checkpoint, check_positive_int
+from nnlab.train.callbacks import Checkpoint, check_positive_int
 from nnlab.train.device import Acceleration, resolve_device
-from nnlab.train.state import FitState, History
+from nnlab.train.state import Callback, FitState, History
 
 #: loss(output [B, K], y [B]) -> the batch's mean loss, a scalar tensor
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

@@ -1,8 +1,10 @@
-"""A fit's changing state: its `History`, running sums since the last evaluation, `FitState`.
+"""A fit's changing state and the hooks that see it: `History`, `FitState`, `Callback`.
 
 `FitState` is what callbacks see; `snapshot()` / `restore()` are what a checkpoint saves and a
 resumed fit loads, so a resume goes on exactly as the fit that was stopped.
 """
+
+from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,7 +14,50 @@ import torch
 from torch import nn
 
 from nnlab.errors import ConfigError, NnlabError
-from nnlab.train.callbacks import CHECKPOINT_FORMAT, Callback
+
+#: the "format" entry of a checkpoint, checked on load
+CHECKPOINT_FORMAT = "nnlab.train.checkpoint/1"
+
+
+class Callback:
+    """Hooks into `fit`, each a no-op until a subclass overrides it.
+
+    Attributes
+    ----------
+    order : int
+        Callbacks run in increasing `order`, ties in the order given. `Checkpoint` has 100, so it
+        saves after the others have updated their state.
+    """
+
+    order = 0
+
+    def on_fit_start(self, state: FitState) -> None:
+        """Before the first step; a checkpoint being resumed is restored after this hook."""
+
+    def after_backward(self, state: FitState) -> None:
+        """Between `loss.backward()` and `optimizer.step()`: the gradients are there."""
+
+    def on_step_end(self, state: FitState) -> None:
+        """After each optimizer (and per-step scheduler) step; `state.step` counts it."""
+
+    def on_evaluate(self, state: FitState, record: dict) -> None:
+        """After each evaluation; `record` is already `state.history[-1]`.
+
+        Set `state.stop = True` (and `state.stop_reason`) here to end the fit.
+        """
+
+    def on_fit_end(self, state: FitState) -> None:
+        """After the last step and evaluation, when the fit ends normally."""
+
+    def on_fit_abort(self, state: FitState, error: BaseException) -> None:
+        """Instead of `on_fit_end` when the fit raises (KeyboardInterrupt too); it re-raises."""
+
+    def state_dict(self) -> dict:
+        """What a `Checkpoint` saves of this callback (tensors, numbers, strings, containers)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Take back what `state_dict` gave, when a fit resumes."""
 
 
 class History(list):
