@@ -36,6 +36,8 @@ from nnlab.train import evaluate
 
 SIZE = 28
 INPUTS = ("original", "permuted")
+#: a last-epoch drop of the training loss larger than this (relative) means "not converged"
+STILL_FALLING = 0.05
 
 
 @dataclass
@@ -169,6 +171,13 @@ def run(cfg: Config, ctx) -> None:
 
     ctx.table("accuracy", rows, title="Test accuracy and loss: model × input")
     _verdict(cfg, ctx, {(r["model"], r["input"]): r["test_acc"] for r in rows})
+    unconverged = [label for label, history in histories.items() if _still_falling(history)]
+    if unconverged:
+        ctx.note(
+            f"The training loss of {', '.join(unconverged)} still fell by more than "
+            f"{STILL_FALLING:.0%} in the last epoch: these models had not converged, and more "
+            f"epochs could change the comparison."
+        )
     ctx.figure(
         "learning_curves",
         learning_curves(
@@ -236,6 +245,14 @@ def _verdict(cfg: Config, ctx, acc: dict[tuple[str, str], float]) -> None:
             else "NOT equal. An MLP cannot see pixel order, so a gap this size points to a bug."
         )
     )
+
+
+def _still_falling(history) -> bool:
+    """Whether the training loss fell by more than `STILL_FALLING` in the last epoch."""
+    if len(history) < 2:
+        return False
+    before, last = history[-2]["train_loss"], history[-1]["train_loss"]
+    return before - last > STILL_FALLING * before
 
 
 def _as_28_grey(images: ImageSet) -> ImageSet:
