@@ -75,6 +75,7 @@ def test_runs_lists_recorded_runs_and_report_links_them(tmp_path, capsys):
     assert main(["runs", "--out", str(runs_dir)]) == 0
     rows = _rows(capsys.readouterr().out)
     assert rows[done.id][1:3] == ["spatial-locality", "done"]
+    assert rows[done.id][4].endswith(" s")  # a duration, the run has ended
     assert rows[failed.id][1:3] == ["other", "failed"]
     assert main(["runs", "--out", str(runs_dir), "--experiment", "other"]) == 0
     assert list(_rows(capsys.readouterr().out)) == [failed.id]

@@ -412,11 +412,7 @@ def _run(args: argparse.Namespace) -> int:
                 accelerate=args.accelerate,
             )
     except KeyboardInterrupt:
-        print(
-            "nnlab: interrupted; `nnlab runs` shows the run, and `nnlab run --resume RUN` "
-            "continues it.",
-            file=sys.stderr,
-        )
+        print("nnlab: interrupted", file=sys.stderr)
         return 130
     console = _console()
     for title, rows in ctx.tables:
@@ -466,13 +462,31 @@ def _runs(args: argparse.Namespace) -> int:
     if not records:
         console.print(f"No runs recorded in {runs_dir}. Start one with `nnlab run ID`.")
         return 0
-    table = _table("name", "experiment", "status", "started", "ended")
+    table = _table("name", "experiment", "status", "started", "duration")
     for r in records:
         status = _styled(r.status, _RUN_STYLE.get(r.status, ""))
-        table.add_row(r.id, r.experiment, status, r.started, r.ended or "")
+        table.add_row(r.id, r.experiment, status, _local_time(r.started), _duration(r))
     console.print(table)
     console.print(f"Reports: {runs_dir}/<name>/report.html; `nnlab report` writes an index.")
     return 0
+
+
+def _local_time(iso: str) -> str:
+    """ "2026-11-22T02:33:02+00:00" -> "2026-11-22 02:33:02"."""
+    return iso[:19].replace("T", " ")
+
+
+def _duration(record) -> str:
+    """ "2 min 15 s" from a run's start to its end; empty while it has not ended."""
+    from datetime import datetime
+
+    if not record.ended:
+        return ""
+    seconds = (
+        datetime.fromisoformat(record.ended) - datetime.fromisoformat(record.started)
+    ).total_seconds()
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
 #: how each run status of `nnlab runs` is coloured on a terminal

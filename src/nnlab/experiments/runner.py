@@ -128,6 +128,7 @@ def _execute(experiment: Experiment, cfg, ctx: Context) -> Context:
         experiment.run(cfg, ctx)
     except KeyboardInterrupt:
         run.finish("interrupted", "stopped by the user (Ctrl-C)")
+        ctx.say(f"Run {run.id} interrupted: `nnlab run --resume {run.id}` continues it.")
         raise
     except BaseException as exc:
         run.finish("failed", f"{type(exc).__name__}: {exc}")
