@@ -422,29 +422,19 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _result_table(title: str, rows: list[dict]):
+    """A run's result table for the terminal, numbers as the report shows them."""
     from rich.table import Table
+
+    from nnlab.runs.report import format_value
+    from nnlab.runs.tables import is_number
 
     table = Table(title=title)
     columns = list(dict.fromkeys(k for row in rows for k in row))
     for col in columns:
-        table.add_column(col, justify="right" if _is_number(rows[0].get(col)) else "left")
+        table.add_column(col, justify="right" if is_number(rows[0].get(col)) else "left")
     for row in rows:
-        table.add_row(*(_cell(row.get(col)) for col in columns))
+        table.add_row(*(format_value(row.get(col)) for col in columns))
     return table
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if _is_number(value):
-        return f"{value:,}"
-    return str(value)
 
 
 def _runs_arguments(parser: argparse.ArgumentParser) -> None:
@@ -477,16 +467,15 @@ def _local_time(iso: str) -> str:
 
 
 def _duration(record) -> str:
-    """ "2 min 15 s" from a run's start to its end; empty while it has not ended."""
+    """How long a run took, from its start to its end; empty while it has not ended."""
     from datetime import datetime
+
+    from nnlab.runs.report import format_duration
 
     if not record.ended:
         return ""
-    seconds = (
-        datetime.fromisoformat(record.ended) - datetime.fromisoformat(record.started)
-    ).total_seconds()
-    minutes, seconds = divmod(round(seconds), 60)
-    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+    took = datetime.fromisoformat(record.ended) - datetime.fromisoformat(record.started)
+    return format_duration(took.total_seconds())
 
 
 #: how each run status of `nnlab runs` is coloured on a terminal
