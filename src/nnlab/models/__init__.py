@@ -1,5 +1,6 @@
-"""torch.nn architectures: the study's own networks, written with plain parameter names."""
+"""torch.nn architectures: the studies' own networks and a registry that builds them by name."""
 
 from nnlab.models.mlp import MLP, count_parameters
+from nnlab.models.registry import MODELS, build, register_model
 
-__all__ = ["MLP", "count_parameters"]
+__all__ = ["MLP", "MODELS", "build", "count_parameters", "register_model"]
