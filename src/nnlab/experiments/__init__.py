@@ -3,6 +3,11 @@
 `run_experiment("spatial-locality", scale="smoke")` runs one into a run folder with its report.
 """
 
+import nnlab.experiments.loss_convexity  # noqa: F401  (registers itself)
+import nnlab.experiments.perceptron_pairs  # noqa: F401  (registers itself)
+import nnlab.experiments.scratch_autoencoder  # noqa: F401  (registers itself)
+import nnlab.experiments.scratch_mlp  # noqa: F401  (registers itself)
+import nnlab.experiments.softmax_regression  # noqa: F401  (registers itself)
 from nnlab.experiments import spatial_locality  # noqa: F401  (registers itself)
 from nnlab.experiments.catalog import EXPERIMENTS, STUDIES, Experiment, register
 from nnlab.experiments.config import ExperimentConfig, parse_assignments, resolve

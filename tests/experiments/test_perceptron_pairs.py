@@ -1,0 +1,28 @@
+"""`perceptron-pairs`: the smoke run's report, and the real MNIST pairs where present."""
+
+import pytest
+
+from nnlab.experiments.perceptron_pairs import _pair
+
+
+def test_pairs_name_classes_and_the_first_is_positive():
+    assert _pair("8-3", tuple("0123456789")) == (8, 3)
+    with pytest.raises(Exception, match="not classes"):
+        _pair("8-X", tuple("0123456789"))
+
+
+def test_smoke_run_reports_curves_weights_and_gaps(smoke_run):
+    run_dir, metrics = smoke_run("perceptron-pairs")
+    assert (run_dir / "tables" / "pairs.csv").is_file()
+    for name in ("mistake_rates", "weights", "generalisation_gap"):
+        assert (run_dir / "figures" / f"{name}.png").is_file()
+    accs = [v for k, v in metrics.items() if k.startswith("pairs.") and k.endswith(".test_acc")]
+    assert len(accs) == 3 and min(accs) > 0.8
+
+
+@pytest.mark.data
+def test_mnist_one_versus_zero_is_nearly_perfect(smoke_run, require_data):
+    require_data("mnist/train-images-idx3-ubyte.gz", "mnist/t10k-images-idx3-ubyte.gz")
+    _, metrics = smoke_run("perceptron-pairs", "--dataset", "mnist", "--set", "pairs=1-0,4-9")
+    assert metrics["pairs.1_0.test_acc"] > 0.97
+    assert metrics["pairs.1_0.test_acc"] > metrics["pairs.4_9.test_acc"]
