@@ -22,6 +22,15 @@ def test_list_names_each_experiment_with_its_study(capsys):
     assert row[1].startswith("B. Classic analyses") and "permuted" in row[2]
 
 
+def test_models_lists_every_registered_architecture_with_its_summary(capsys):
+    from nnlab.models import MODELS
+
+    assert main(["models"]) == 0
+    rows = _rows(capsys.readouterr().out)
+    assert set(MODELS) <= set(rows)
+    assert rows["mlp"][1].startswith("Flatten, then Linear")
+
+
 def test_list_of_one_experiment_shows_its_settings_per_scale(capsys):
     assert main(["list", "spatial-locality"]) == 0
     rows = _rows(capsys.readouterr().out)

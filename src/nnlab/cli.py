@@ -339,6 +339,21 @@ def _show_settings(console, experiment) -> None:
     console.print(f"Change one with `nnlab run {experiment.id} --set NAME=VALUE`.")
 
 
+def _models(args: argparse.Namespace) -> int:
+    import inspect
+
+    from nnlab.models import MODELS
+
+    console = _console()
+    table = _table("model", "what it is")
+    for name in MODELS:
+        summary = (inspect.getdoc(MODELS.get(name)) or "").split("\n")[0]
+        table.add_row(name, summary)
+    console.print(table)
+    console.print("Experiments name these in settings such as `--set model=NAME`.")
+    return 0
+
+
 def _runs_dir_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
@@ -503,6 +518,7 @@ COMMANDS: list[Command] = [
         _list,
         _list_arguments,
     ),
+    Command(("models",), "list the model architectures nnlab can build by name", _models),
     Command(("run",), "run an experiment into a run folder with its report", _run, _run_arguments),
     Command(("runs",), "list the recorded runs and their status", _runs, _runs_arguments),
     Command(

@@ -1,10 +1,5 @@
 """`spatial-locality`: the study's network, the exact MLP control, and the smoke run's report."""
 
-import json
-import os
-import subprocess
-import sys
-
 import torch
 
 from nnlab.data import transforms
@@ -40,20 +35,12 @@ def test_the_permuted_mlp_starts_as_the_same_function():
     assert same
 
 
-def test_smoke_run_through_the_cli_reports_the_comparison(tmp_path):
-    env = {**os.environ, "NNLAB_CACHE": str(tmp_path / "cache")}
-    cmd = [sys.executable, "-m", "nnlab", "run", "spatial-locality", "--scale", "smoke"]
-    done = subprocess.run(
-        [*cmd, "--out", str(tmp_path / "runs")], capture_output=True, text=True, env=env
-    )
-    assert done.returncode == 0, done.stderr
-    (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
-    assert f"Report: {run_dir / 'report.html'}" in done.stdout
+def test_smoke_run_through_the_cli_reports_the_comparison(smoke_run):
+    run_dir, metrics = smoke_run("spatial-locality")
     for name in ("accuracy.csv",):
         assert (run_dir / "tables" / name).is_file()
     for name in ("learning_curves.png", "original_vs_permuted.png"):
         assert (run_dir / "figures" / name).is_file()
-    metrics = json.loads((run_dir / "metrics.json").read_text())
     acc = {k: metrics[f"accuracy.{k}.test_acc"] for k in ("cnn_original", "cnn_permuted")}
     acc |= {k: metrics[f"accuracy.{k}.test_acc"] for k in ("mlp_original", "mlp_permuted")}
     assert acc["cnn_original"] > acc["cnn_permuted"] + 0.02, acc

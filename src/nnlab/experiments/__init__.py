@@ -3,7 +3,14 @@
 `run_experiment("spatial-locality", scale="smoke")` runs one into a run folder with its report.
 """
 
+import nnlab.experiments.cnn_architectures  # noqa: F401  (registers itself)
+import nnlab.experiments.cnn_visualization  # noqa: F401  (registers itself)
+import nnlab.experiments.fcn_vs_cnn  # noqa: F401  (registers itself)
 import nnlab.experiments.loss_convexity  # noqa: F401  (registers itself)
+import nnlab.experiments.mlp_architectures  # noqa: F401  (registers itself)
+import nnlab.experiments.mlp_lr_search  # noqa: F401  (registers itself)
+import nnlab.experiments.multitask  # noqa: F401  (registers itself)
+import nnlab.experiments.pca_separability  # noqa: F401  (registers itself)
 import nnlab.experiments.perceptron_pairs  # noqa: F401  (registers itself)
 import nnlab.experiments.scratch_autoencoder  # noqa: F401  (registers itself)
 import nnlab.experiments.scratch_mlp  # noqa: F401  (registers itself)

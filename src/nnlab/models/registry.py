@@ -12,7 +12,7 @@ from torch import nn
 from nnlab.registry import Registry
 
 #: architecture name -> constructor(**settings) -> nn.Module
-MODELS: Registry[Callable[..., nn.Module]] = Registry("model", "nnlab list")
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model", "nnlab models")
 
 
 def register_model(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:

@@ -1,0 +1,22 @@
+"""`cnn-architectures`: the CNN table, the MLP-vs-CNN tables and chart, from the smoke run."""
+
+import pytest
+
+
+def test_smoke_run_through_the_cli_compares_cnns_with_mlps(smoke_run):
+    run_dir, metrics = smoke_run("cnn-architectures")
+    for name in ("cnns", "mlp_vs_cnn", "families"):
+        assert (run_dir / "tables" / f"{name}.csv").is_file()
+    for name in ("test_accuracy", "bubbles"):
+        assert (run_dir / "figures" / f"{name}.png").is_file()
+    # smoke CNN-1: 8 and 16 channels on 8x8 digits, 8 -> 8 -> 4, then a dense layer
+    assert metrics["cnns.cnn_1.parameters"] == (9 * 8 + 8) + (9 * 8 * 16 + 16) + (16 * 16 * 10 + 10)
+    for model in ("cnn_1", "cnn_2", "mlp_1"):
+        row = f"mlp_vs_cnn.{model}"
+        per_mparam = metrics[f"{row}.epoch_seconds"] / (metrics[f"{row}.parameters"] / 1e6)
+        assert metrics[f"{row}.epoch_seconds_per_mparam"] == pytest.approx(per_mparam)
+    best_cnn = max(metrics["cnns.cnn_1.test_acc"], metrics["cnns.cnn_2.test_acc"])
+    assert metrics["families.cnn.best_test_acc"] == best_cnn
+    assert metrics["families.mlp.models"] == 1
+    report = (run_dir / "report.md").read_text()
+    assert "at this scale:** the best CNN reached" in report
