@@ -28,6 +28,10 @@ class UnsafeFileError(CorruptFileError):
     """A file that tries something a data file must not (code in a pickle, `..` in an archive)."""
 
 
+class DivergedError(NnlabError, ArithmeticError):
+    """Training whose loss became NaN or infinite; a smaller learning rate usually helps."""
+
+
 class NnlabWarning(UserWarning):
     """Something the user should know about that does not stop the run."""
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from nnlab.data import ImageSet, load
 from nnlab.data.transforms import to_signed
-from nnlab.errors import ConfigError, NnlabError
+from nnlab.errors import ConfigError, DivergedError, NnlabError
 from nnlab.train import evaluate, fit, resolve_device
 
 KEYS = {"step", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"}
@@ -234,7 +234,8 @@ def _nan_at_step(bad_step):
 def test_a_nan_loss_stops_the_fit_naming_the_step_and_the_lr(digits):
     train, _ = digits
     model = _logreg()
-    with pytest.raises(NnlabError, match=r"became nan at step 3 \(epoch 1\).*learning rate 0\.1"):
+    expected = r"became nan at step 3 \(epoch 1\).*learning rate 0\.1"
+    with pytest.raises(DivergedError, match=expected):
         fit(
             model,
             train,

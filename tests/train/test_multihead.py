@@ -8,8 +8,7 @@ from nnlab.data import load
 from nnlab.data.transforms import to_signed
 from nnlab.errors import ConfigError
 from nnlab.models import MultiTaskNet
-from nnlab.train import evaluate, fit
-from nnlab.train.loop import head_loss
+from nnlab.train import evaluate, fit, head_loss
 
 #: digits 0-9 -> odd (1) or even (0)
 PARITY = [d % 2 for d in range(10)]

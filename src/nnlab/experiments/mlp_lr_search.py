@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from nnlab.analysis.plots import learning_curves
 from nnlab.data import split, transforms
-from nnlab.errors import ConfigError, NnlabError
+from nnlab.errors import ConfigError, DivergedError, NnlabError
 from nnlab.experiments.catalog import Experiment, register
 from nnlab.experiments.config import ExperimentConfig, check_positive
 from nnlab.models import MLP, count_parameters
@@ -87,9 +87,7 @@ def run(cfg: Config, ctx) -> None:
         model = _model(ctx, whole, hidden)
         try:
             history = _fit(ctx, f"lr-{lr:g}", model, train, val, lr, cfg)
-        except NnlabError as error:
-            if type(error) is not NnlabError:  # a setting or data problem, not a divergence
-                raise
+        except DivergedError as error:
             rows.append({"lr": f"{lr:g}", "val_acc": float("nan"), "status": "diverged"})
             ctx.note(f"At lr {lr:g} training diverged: {error}")
             continue

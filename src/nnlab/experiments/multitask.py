@@ -35,8 +35,7 @@ from nnlab.experiments.catalog import Experiment, register
 from nnlab.experiments.config import ExperimentConfig, check_positive
 from nnlab.models import MultiTaskNet, count_parameters
 from nnlab.models.mlp import parse_widths
-from nnlab.train import evaluate
-from nnlab.train.loop import head_loss
+from nnlab.train import evaluate, head_loss
 
 TASKS = ("item", "group")
 

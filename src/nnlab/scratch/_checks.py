@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from nnlab.errors import ConfigError, NnlabError
+from nnlab.errors import ConfigError, DivergedError
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -18,8 +18,8 @@ class ScratchValueError(ConfigError, ValueError):
     """A bad setting or input array of a NumPy model (an `NnlabError` and a `ValueError`)."""
 
 
-class TrainingDiverged(NnlabError, ArithmeticError):
-    """The training loss became NaN or infinite; a smaller learning rate usually helps."""
+class TrainingDiverged(DivergedError):
+    """A NumPy model's training loss became NaN or infinite (nnlab's `DivergedError`)."""
 
 
 def check_number(

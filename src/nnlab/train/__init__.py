@@ -3,6 +3,7 @@
 from nnlab.train.callbacks import Checkpoint, EarlyStopping, GradClip, ProgressBar
 from nnlab.train.device import resolve_device
 from nnlab.train.groups import param_groups
+from nnlab.train.heads import head_loss
 from nnlab.train.loop import Evaluation, evaluate, fit
 from nnlab.train.state import Callback, FitState, History
 
@@ -17,6 +18,7 @@ __all__ = [
     "ProgressBar",
     "evaluate",
     "fit",
+    "head_loss",
     "param_groups",
     "resolve_device",
 ]

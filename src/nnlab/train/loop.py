@@ -10,9 +10,8 @@ come from the set's labels (e.g. item -> group), the loss takes all heads at onc
 and the history gets the accuracy of every head besides the first head's `val_acc`.
 """
 
-import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,15 +24,9 @@ from nnlab.data.pipeline import Batches, Transform
 from nnlab.errors import ConfigError
 from nnlab.train.callbacks import Checkpoint, check_positive_int
 from nnlab.train.device import Acceleration, resolve_device
+from nnlab.train.heads import SINGLE, Heads, LabelMap, LossFn, apply_loss, check_heads
 from nnlab.train.state import Callback, FitState, History
 
-#: loss(output [B, K], y [B]) -> the batch's mean loss, a scalar tensor; for a multi-head
-#: model loss({head: output [B, K_h]}, {head: y_h [B]}) (see `head_loss`)
-LossFn = Callable[..., torch.Tensor]
-#: a head's label map: None (the set's labels) or m, int [num_classes], head label = m[y]
-LabelMap = Sequence[int] | torch.Tensor | None
-#: the head name of a single-output model in the dicts below
-_SINGLE = ""
 #: on CUDA, steps between the host syncs that look for a non-finite loss (on the CPU: every step)
 NAN_CHECK_EVERY = 50
 _HOOKS = (
@@ -67,118 +60,6 @@ class Evaluation:
     accuracy: float
     predictions: torch.Tensor = field(repr=False)
     head_accuracy: dict[str, float] = field(default_factory=dict)
-
-
-class _Heads:
-    """The heads of a multi-head model and how each gets its labels from the set's labels.
-
-    Parameters
-    ----------
-    label_maps : mapping
-        Head name -> `LabelMap`, in order; the first head is the main one.
-    num_classes : int
-        Classes of the set, the length of every map.
-    device : torch.device
-    """
-
-    def __init__(self, label_maps: Mapping[str, LabelMap], num_classes: int, device):
-        if not isinstance(label_maps, Mapping) or not label_maps:
-            raise ConfigError(
-                f"heads must map each head's name to its label map (None = the set's labels), "
-                f"got {label_maps!r}; e.g. heads={{'item': None, 'group': [0, 0, 1, ...]}}."
-            )
-        self.maps = {
-            name: None if m is None else _map_tensor(name, m, num_classes).to(device)
-            for name, m in label_maps.items()
-        }
-        self.main = next(iter(self.maps))
-
-    def targets(self, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Each head's labels [B] of a batch with set labels y [B]."""
-        return {name: y if m is None else m[y] for name, m in self.maps.items()}
-
-    def outputs(self, output) -> dict[str, torch.Tensor]:
-        """The model's output checked to be a dict holding exactly these heads."""
-        if not isinstance(output, Mapping) or set(output) != set(self.maps):
-            got = sorted(output) if isinstance(output, Mapping) else type(output).__name__
-            raise ConfigError(
-                f"the model's output has heads {got} but heads= names {list(self.maps)}; name "
-                f"every head the model returns (as a dict), each once."
-            )
-        return {name: output[name] for name in self.maps}
-
-
-def _map_tensor(
-    name: str, label_map: Sequence[int] | torch.Tensor, num_classes: int
-) -> torch.Tensor:
-    """A head's label map as int64 [num_classes], refusing what is no map of labels."""
-    try:
-        m = torch.as_tensor(label_map)
-    except (TypeError, ValueError, RuntimeError):
-        m = None
-    if m is None or m.ndim != 1 or m.is_floating_point() or m.dtype == torch.bool:
-        raise ConfigError(
-            f"the label map of head {name!r} must be a sequence of integer labels, one per "
-            f"class of the set, got {label_map!r}."
-        )
-    if len(m) != num_classes:
-        raise ConfigError(
-            f"the label map of head {name!r} has {len(m)} entries but the set has {num_classes} "
-            "classes; give one head label per class."
-        )
-    if int(m.min()) < 0:
-        raise ConfigError(f"the label map of head {name!r} holds a negative label: {m.tolist()}.")
-    return m.to(torch.int64)
-
-
-def head_loss(weights: Mapping[str, float], base: LossFn = F.cross_entropy) -> LossFn:
-    """A loss over the heads of a multi-head model: sum over heads of weight * base loss.
-
-    Parameters
-    ----------
-    weights : mapping of str to float
-        Head name -> its weight (zero or more), e.g. {"item": lam, "group": 1 - lam}.
-    base : callable
-        base(output [B, K], y [B]) -> mean loss of one head.
-
-    Returns
-    -------
-    callable
-        loss({head: output [B, K_h]}, {head: y_h [B]}) -> scalar tensor, for `fit(heads=...)`.
-    """
-    weights = dict(weights)
-    bad = {k: w for k, w in weights.items() if not isinstance(w, int | float) or not w >= 0}
-    if not weights or bad or not all(math.isfinite(w) for w in weights.values()):
-        raise ConfigError(
-            f"head_loss weights must be finite numbers of at least 0, one per head, got "
-            f"{weights!r}; e.g. {{'item': 0.5, 'group': 0.5}}."
-        )
-
-    def loss(outputs: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]):
-        if set(outputs) != set(weights):
-            raise ConfigError(
-                f"head_loss has weights for heads {sorted(weights)} but the model returned "
-                f"{sorted(outputs)}; give one weight per head (0 leaves a head untrained)."
-            )
-        return sum(w * base(outputs[h], targets[h]) for h, w in weights.items())
-
-    return loss
-
-
-def _apply_loss(
-    loss: LossFn, heads: _Heads | None, output, y: torch.Tensor
-) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """(mean loss, {head: output}, {head: labels}); a single output is the one head `_SINGLE`."""
-    if heads is None:
-        if isinstance(output, Mapping):
-            raise ConfigError(
-                f"the model returned several heads {sorted(output)}; pass heads= to say how "
-                f"each head's labels come from the set's labels, and a loss over them "
-                f"(head_loss)."
-            )
-        return loss(output, y), {_SINGLE: output}, {_SINGLE: y}
-    outputs, targets = heads.outputs(output), heads.targets(y)
-    return loss(outputs, targets), outputs, targets
 
 
 class _Hooks:
@@ -219,7 +100,7 @@ class _Loop:
         plan: Acceleration,
         hooks: _Hooks,
         scheduler_interval: str,
-        heads: _Heads | None,
+        heads: Heads | None,
     ):
         self.state, self.loader, self.val, self.heads = state, loader, val, heads
         self.forward, self.loss, self.plan = forward, loss, plan
@@ -249,11 +130,11 @@ class _Loop:
         optimizer.zero_grad(set_to_none=True)
         with self.plan.autocast_context():
             output = self.forward(self.plan.prepare_input(xb))
-            loss, outputs, targets = _apply_loss(self.loss, self.heads, output, yb)
+            loss, outputs, targets = apply_loss(self.loss, self.heads, output, yb)
         loss.backward()
         self.hooks("after_backward", state)
         state.loss = loss.detach()
-        main = _SINGLE if self.heads is None else self.heads.main
+        main = SINGLE if self.heads is None else self.heads.main
         state.running.add(state.step + 1, state.loss, outputs[main].detach(), targets[main])
         state.lr = optimizer.param_groups[0]["lr"]
         # the CPU checks every step, before the step spoils the weights; CUDA now and then
@@ -372,7 +253,7 @@ def fit(
     _check_settings(train, val, epochs, steps, eval_every, eval_batch_size, scheduler_interval)
     callbacks = _check_callbacks(callbacks)
     device = resolve_device(device)
-    head_maps = _check_heads(heads, loss, train, val, device)
+    head_maps = check_heads(heads, loss, train, val, device)
     model.to(device)
     loader = batches(train.to(device), batch_size, shuffle=True, seed=seed, transform=transform)
     per_epoch = len(loader)
@@ -471,7 +352,7 @@ def evaluate(
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
     device = resolve_device(device)
     model.to(device)
-    head_maps = _check_heads(heads, loss, data, None, device)
+    head_maps = check_heads(heads, loss, data, None, device)
     data = data.to(device)
     return _score(model, model, data, loss, batch_size, transform, Acceleration(), head_maps)
 
@@ -484,12 +365,12 @@ def _score(
     batch_size: int,
     transform: Transform | None,
     plan: Acceleration,
-    heads: _Heads | None = None,
+    heads: Heads | None = None,
 ) -> Evaluation:
     """`evaluate` through `forward` (the model, or its compiled wrapper) and `plan`."""
     was_training = model.training
     model.eval()
-    names = [_SINGLE] if heads is None else list(heads.maps)
+    names = [SINGLE] if heads is None else list(heads.maps)
     try:
         with torch.inference_mode():
             total = torch.zeros((), dtype=torch.float64, device=data.device)
@@ -498,7 +379,7 @@ def _score(
             for xb, yb in batches(data, batch_size, transform=transform):
                 with plan.autocast_context():
                     output = forward(plan.prepare_input(xb))
-                    batch_loss, outputs, targets = _apply_loss(loss, heads, output, yb)
+                    batch_loss, outputs, targets = apply_loss(loss, heads, output, yb)
                     total += batch_loss.double() * len(yb)  # batch mean -> batch sum
                 for h in names:
                     predicted = outputs[h].argmax(1)
@@ -543,30 +424,6 @@ def _check_settings(
     for name, imageset in [("train", train), ("val", val)]:
         if imageset is not None and len(imageset) == 0:
             raise ConfigError(f"the {name} set {imageset!r} is empty; give it at least one image.")
-
-
-def _check_heads(
-    heads: Mapping[str, LabelMap] | None,
-    loss: LossFn,
-    data: ImageSet,
-    val: ImageSet | None,
-    device: torch.device,
-) -> _Heads | None:
-    """The checked `heads` of a fit or evaluation, on `device` (None for a single output)."""
-    if heads is None:
-        return None
-    if loss is F.cross_entropy:
-        raise ConfigError(
-            "a multi-head fit or evaluation needs a loss over its heads, not the default "
-            "cross_entropy; e.g. loss=head_loss({'item': 0.5, 'group': 0.5})."
-        )
-    if val is not None and val.num_classes != data.num_classes:
-        raise ConfigError(
-            f"the label maps of heads= are per class, but the training set has "
-            f"{data.num_classes} classes and the val set {val.num_classes}; use sets of one "
-            "dataset."
-        )
-    return _Heads(heads, data.num_classes, device)
 
 
 def _check_callbacks(callbacks: Sequence[Callback]) -> list[Callback]:

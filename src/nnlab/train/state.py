@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from nnlab.errors import ConfigError, NnlabError
+from nnlab.errors import ConfigError, DivergedError, NnlabError
 
 #: the "format" entry of a checkpoint, checked on load
 CHECKPOINT_FORMAT = "nnlab.train.checkpoint/1"
@@ -225,7 +225,7 @@ class FitState:
         if bad_step:
             value, epoch = float(self.running.bad_value), (bad_step - 1) // self.steps_per_epoch
             lr = float(self.lr)
-            raise NnlabError(
+            raise DivergedError(
                 f"the training loss became {value} at step {bad_step} (epoch {epoch + 1}) with "
                 f"learning rate {lr:g}. Use a smaller learning rate (e.g. {lr / 10:g}), "
                 "or add GradClip(max_norm=1.0) to the callbacks."
