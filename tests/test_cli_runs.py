@@ -22,6 +22,16 @@ def test_list_names_each_experiment_with_its_study(capsys):
     assert row[1].startswith("B. Classic analyses") and "permuted" in row[2]
 
 
+def test_list_follows_the_catalogue_order(capsys):
+    from nnlab.experiments.catalog import CATALOGUE_ORDER
+
+    assert main(["list"]) == 0
+    shown = list(_rows(capsys.readouterr().out))
+    assert shown[0] == "scratch-mlp"
+    known = [name for name in shown if name in CATALOGUE_ORDER]
+    assert known == sorted(known, key=CATALOGUE_ORDER.index)
+
+
 def test_models_lists_every_registered_architecture_with_its_summary(capsys):
     from nnlab.models import MODELS
 

@@ -312,14 +312,14 @@ def _list_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _list(args: argparse.Namespace) -> int:
     from nnlab.experiments import EXPERIMENTS
+    from nnlab.experiments.catalog import in_catalogue_order
 
     console = _console()
     if args.experiment:
         _show_settings(console, EXPERIMENTS.get(args.experiment))
         return 0
     table = _table("name", "study", "what it tests")
-    for name in EXPERIMENTS:
-        exp = EXPERIMENTS.get(name)
+    for exp in in_catalogue_order():
         table.add_row(exp.id, exp.study_title, exp.summary)
     console.print(table)
     console.print("`nnlab list ID` shows an experiment's settings; `nnlab run ID` runs it.")

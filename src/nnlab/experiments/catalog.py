@@ -15,6 +15,29 @@ STUDIES = {
     "D": "Reading text from an image",
 }
 
+#: the ids in EXPERIMENTS.md's order, the order `nnlab list` shows (others follow by study, id)
+CATALOGUE_ORDER = (
+    "scratch-mlp",
+    "scratch-autoencoder",
+    "softmax-regression",
+    "perceptron-pairs",
+    "loss-convexity",
+    "pca-separability",
+    "mlp-lr-search",
+    "mlp-architectures",
+    "cnn-architectures",
+    "fcn-vs-cnn",
+    "spatial-locality",
+    "cnn-visualization",
+    "multitask",
+    "contrastive",
+    "emotion-finetune",
+    "svhn-transfer",
+    "cifar-mobilenet",
+    "flowers-transfer",
+    "ocr",
+)
+
 
 @dataclass(frozen=True)
 class Experiment:
@@ -61,3 +84,14 @@ EXPERIMENTS: Registry[Experiment] = Registry("experiment", "nnlab list")
 def register(experiment: Experiment) -> Experiment:
     """Add an experiment to the registry (its id must be new)."""
     return EXPERIMENTS.add(experiment.id, experiment)
+
+
+def in_catalogue_order() -> list[Experiment]:
+    """Every registered experiment, by study and then in the catalogue's order."""
+
+    def position(experiment: Experiment) -> tuple:
+        known = experiment.id in CATALOGUE_ORDER
+        index = CATALOGUE_ORDER.index(experiment.id) if known else len(CATALOGUE_ORDER)
+        return experiment.study, index, experiment.id
+
+    return sorted((EXPERIMENTS.get(name) for name in EXPERIMENTS), key=position)
