@@ -1,0 +1,22 @@
+"""`ocr`: the smoke run through the CLI reads rendered pages and writes its report and texts."""
+
+
+def test_smoke_run_through_the_cli_reads_rendered_pages(smoke_run, monkeypatch):
+    # one torch thread: the smoke network is tiny, and on a CPU shared with other processes two
+    # threads wait on each other (measured: 6 s with one, 53 s with two)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    run_dir, metrics = smoke_run("ocr")
+    assert (run_dir / "tables" / "accuracy.csv").is_file()
+    for name in ("boxes_page_1.png", "boxes_page_2.png"):
+        assert (run_dir / "figures" / name).is_file()
+    text = (run_dir / "text" / "page_1.txt").read_text()
+    assert len(text.strip().split("\n")) == 3  # the sample page's three lines
+    # even the smoke classifier reads well above chance (1/36) on rendered pages
+    assert metrics["verdict.mean_char_acc"] > 0.5, metrics
+    assert 0 <= metrics["verdict.min_char_acc"] <= 1
+    report = (run_dir / "report.md").read_text()
+    assert "Classifier: trained on glyphs36" in report
+    assert "smoke-scale run" in report
+    assert "character accuracy on every image" in report
+    html = (run_dir / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 2
