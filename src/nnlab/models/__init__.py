@@ -1,5 +1,6 @@
 """torch.nn architectures: the studies' own networks and a registry that builds them by name."""
 
+from nnlab.models import zoo  # noqa: F401  (registers the torchvision architectures)
 from nnlab.models.cnn import CNN
 from nnlab.models.mlp import MLP, count_parameters
 from nnlab.models.multitask import MultiTaskNet
