@@ -3,9 +3,13 @@
 `run_experiment("spatial-locality", scale="smoke")` runs one into a run folder with its report.
 """
 
+import nnlab.experiments.cifar_mobilenet  # noqa: F401  (registers itself)
 import nnlab.experiments.cnn_architectures  # noqa: F401  (registers itself)
 import nnlab.experiments.cnn_visualization  # noqa: F401  (registers itself)
+import nnlab.experiments.contrastive  # noqa: F401  (registers itself)
+import nnlab.experiments.emotion_finetune  # noqa: F401  (registers itself)
 import nnlab.experiments.fcn_vs_cnn  # noqa: F401  (registers itself)
+import nnlab.experiments.flowers_transfer  # noqa: F401  (registers itself)
 import nnlab.experiments.loss_convexity  # noqa: F401  (registers itself)
 import nnlab.experiments.mlp_architectures  # noqa: F401  (registers itself)
 import nnlab.experiments.mlp_lr_search  # noqa: F401  (registers itself)
@@ -16,6 +20,7 @@ import nnlab.experiments.perceptron_pairs  # noqa: F401  (registers itself)
 import nnlab.experiments.scratch_autoencoder  # noqa: F401  (registers itself)
 import nnlab.experiments.scratch_mlp  # noqa: F401  (registers itself)
 import nnlab.experiments.softmax_regression  # noqa: F401  (registers itself)
+import nnlab.experiments.svhn_transfer  # noqa: F401  (registers itself)
 from nnlab.experiments import spatial_locality  # noqa: F401  (registers itself)
 from nnlab.experiments.catalog import EXPERIMENTS, STUDIES, Experiment, register
 from nnlab.experiments.config import ExperimentConfig, parse_assignments, resolve
