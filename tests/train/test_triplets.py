@@ -4,8 +4,15 @@ loss of torch.nn.TripletMarginLoss."""
 import pytest
 import torch
 
+from nnlab.data import load
 from nnlab.errors import ConfigError
-from nnlab.train.triplets import BatchTripletLoss, sample_triplets, triplet_margin_loss
+from nnlab.train import Callback, Checkpoint, fit
+from nnlab.train.triplets import (
+    BatchTripletLoss,
+    TripletLossState,
+    sample_triplets,
+    triplet_margin_loss,
+)
 
 
 def _check_by_hand(y: torch.Tensor, t) -> None:
@@ -78,3 +85,45 @@ def test_the_batch_loss_counts_skipped_anchors_and_is_seeded():
     assert (first.anchors, first.skipped) == (12, 4)
     with pytest.raises(ConfigError, match="margin"):
         BatchTripletLoss(margin=0)
+
+
+class _Kill(Callback):
+    """Stands in for Ctrl-C after step `at`."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def on_step_end(self, state):
+        if state.step == self.at:
+            raise KeyboardInterrupt
+
+
+def _triplet_fit(path, seed, extra=()):
+    """A linear embedding of 8x8 digits trained with the triplet loss, checkpointed to `path`."""
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 4))
+    loss = BatchTripletLoss(seed=seed)
+    history = fit(
+        model,
+        load("digits", "train", limit=200),
+        steps=6,
+        batch_size=32,
+        loss=loss,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+        transform=lambda x: x.float() / 255,
+        eval_every=2,
+        callbacks=[TripletLossState(loss), *extra, Checkpoint(path, every=1)],
+        device="cpu",
+    )
+    return history, model
+
+
+def test_a_resumed_triplet_fit_draws_and_counts_as_an_uninterrupted_one(tmp_path):
+    whole, model = _triplet_fit(tmp_path / "whole.pt", seed=5)
+    with pytest.raises(KeyboardInterrupt):
+        _triplet_fit(tmp_path / "cut.pt", seed=5, extra=[_Kill(3)])
+    # a resumed fit starts from another seed: only the checkpoint can make it match
+    resumed, model_resumed = _triplet_fit(tmp_path / "cut.pt", seed=6)
+    assert [r["train_loss"] for r in resumed] == [r["train_loss"] for r in whole]
+    assert resumed[-1]["anchors"] == whole[-1]["anchors"] == 6 * 32
+    assert torch.equal(model[1].weight, model_resumed[1].weight)

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from nnlab.errors import ConfigError
+from nnlab.train.state import Callback, FitState
 
 #: added to differences before the norm, as torch.nn.TripletMarginLoss does (a finite gradient
 #: when two embeddings coincide)
@@ -144,3 +145,33 @@ class BatchTripletLoss:
         self.anchors += len(y)
         self.skipped += triplets.no_positive + triplets.no_negative
         return triplet_margin_loss(embeddings, triplets, self.margin)
+
+
+class TripletLossState(Callback):
+    """Save a `BatchTripletLoss`'s random state and counts with the fit; record the counts.
+
+    Each evaluation record gets `anchors` and `skipped_anchors` (totals so far); a `Checkpoint`
+    saves them with the triplet sampler's generator state, and a resumed fit restores both.
+
+    Parameters
+    ----------
+    loss : BatchTripletLoss
+        The loss given to the same `fit`.
+    """
+
+    def __init__(self, loss: BatchTripletLoss):
+        self.loss = loss
+
+    def on_evaluate(self, state: FitState, record: dict) -> None:
+        record.update(anchors=self.loss.anchors, skipped_anchors=self.loss.skipped)
+
+    def state_dict(self) -> dict:
+        return {
+            "anchors": self.loss.anchors,
+            "skipped": self.loss.skipped,
+            "generator": self.loss.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.loss.anchors, self.loss.skipped = state["anchors"], state["skipped"]
+        self.loss.generator.set_state(state["generator"])
