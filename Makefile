@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_loaders.py
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_scratch.py
+	$(BIN)/python benchmarks/bench_probe.py
 
 clean:
 	rm -rf $(VENV) build runs *.egg-info src/*.egg-info .pytest_cache

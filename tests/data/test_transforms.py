@@ -9,6 +9,7 @@ from PIL import Image
 
 from nnlab.data.transforms import (
     Compose,
+    center_crop,
     grey_to_rgb,
     normalize,
     permute_pixels,
@@ -187,6 +188,26 @@ def test_random_crop_is_deterministic_per_generator_and_checks_size():
     assert torch.equal(random_crop(x, 8, 0, _gen(0)), x)  # the only window is the image
     with pytest.raises(ConfigError, match="does not fit"):
         random_crop(x, 9, 0, _gen(0))
+
+
+@pytest.mark.parametrize(
+    "shape, size, top, left",
+    [
+        ((8, 8), 4, 2, 2),  # even margins: centred exactly
+        ((7, 6), (4, 3), 2, 2),  # odd margins of 3: torchvision's int(round(1.5)) = 2
+        ((9, 5), (4, 5), 2, 0),  # margin 5: round(2.5) = 2 (round half to even, as torchvision)
+        ((256, 256), 224, 16, 16),  # the ImageNet evaluation crop
+    ],
+)
+def test_center_crop_takes_torchvisions_central_window(shape, size, top, left):
+    x = torch.arange(3 * shape[0] * shape[1]).reshape(1, 3, *shape)
+    h, w = (size, size) if isinstance(size, int) else size
+    assert torch.equal(center_crop(x, size), x[..., top : top + h, left : left + w])
+
+
+def test_center_crop_refuses_a_window_larger_than_the_image():
+    with pytest.raises(ConfigError, match="does not fit"):
+        center_crop(_images(h=6, w=5), 6)
 
 
 def test_random_flip_flips_a_random_half_exactly():

@@ -2,9 +2,6 @@
 
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -33,14 +30,8 @@ def test_a_narrow_encoder_keeps_the_layer_pattern(width):
     assert encoder(torch.zeros(3, 3, 32, 32)).shape == (3, 16)
 
 
-def test_smoke_run_through_the_cli_reports_every_mode_and_head(tmp_path):
-    env = {**os.environ, "NNLAB_CACHE": str(tmp_path / "cache")}
-    cmd = [sys.executable, "-m", "nnlab", "run", "contrastive", "--scale", "smoke"]
-    done = subprocess.run(
-        [*cmd, "--out", str(tmp_path / "runs")], capture_output=True, text=True, env=env
-    )
-    assert done.returncode == 0, done.stderr
-    (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+def test_smoke_run_through_the_cli_reports_every_mode_and_head(smoke_run):
+    run_dir, _ = smoke_run("contrastive")
     for name in ("triplet_loss", "tsne_z16", "finetune_curves"):
         assert (run_dir / "figures" / f"{name}.png").is_file()
     with open(run_dir / "tables" / "accuracy.csv") as f:

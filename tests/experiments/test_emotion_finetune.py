@@ -1,10 +1,5 @@
 """`emotion-finetune`: per-stage learning rates as configured, and the smoke run's report."""
 
-import json
-import os
-import subprocess
-import sys
-
 import torch
 
 from nnlab.experiments.emotion_finetune import Config, finetune_optimizer
@@ -24,19 +19,12 @@ def test_each_resnet_stage_gets_its_configured_learning_rate():
     assert all(g["momentum"] == 0.9 for g in optimizer.param_groups)
 
 
-def test_smoke_run_through_the_cli_reports_both_modes(tmp_path):
-    env = {**os.environ, "NNLAB_CACHE": str(tmp_path / "cache")}
-    cmd = [sys.executable, "-m", "nnlab", "run", "emotion-finetune", "--scale", "smoke"]
-    done = subprocess.run(
-        [*cmd, "--out", str(tmp_path / "runs")], capture_output=True, text=True, env=env
-    )
-    assert done.returncode == 0, done.stderr
-    (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+def test_smoke_run_through_the_cli_reports_both_modes(smoke_run):
+    run_dir, metrics = smoke_run("emotion-finetune")
     for name in ("comparison.csv", "per_class.csv"):
         assert (run_dir / "tables" / name).is_file()
     for name in ("confusion_pretrained", "confusion_fine_tuned", "learning_curves"):
         assert (run_dir / "figures" / f"{name}.png").is_file()
-    metrics = json.loads((run_dir / "metrics.json").read_text())
     for metric in ("accuracy", "macro_f1", "weighted_f1"):
         a, b = (metrics[f"comparison.{metric}.{m}"] for m in ("pretrained", "fine_tuned"))
         assert abs(metrics[f"comparison.{metric}.relative_improvement"] - (b - a) / a) < 1e-9

@@ -1,20 +1,10 @@
 """`svhn-transfer`: the smoke run's table, chart and verdict through the CLI."""
 
 import csv
-import json
-import os
-import subprocess
-import sys
 
 
-def test_smoke_run_through_the_cli_compares_frozen_models_with_lenet(tmp_path):
-    env = {**os.environ, "NNLAB_CACHE": str(tmp_path / "cache")}
-    cmd = [sys.executable, "-m", "nnlab", "run", "svhn-transfer", "--scale", "smoke"]
-    done = subprocess.run(
-        [*cmd, "--out", str(tmp_path / "runs")], capture_output=True, text=True, env=env
-    )
-    assert done.returncode == 0, done.stderr
-    (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+def test_smoke_run_through_the_cli_compares_frozen_models_with_lenet(smoke_run):
+    run_dir, metrics = smoke_run("svhn-transfer")
     assert (run_dir / "figures" / "validation_accuracy.png").is_file()
     with open(run_dir / "tables" / "validation_accuracy.csv") as f:
         rows = {r["model"]: r for r in csv.DictReader(f)}
@@ -26,7 +16,6 @@ def test_smoke_run_through_the_cli_compares_frozen_models_with_lenet(tmp_path):
     assert int(rows["resnet18"]["trained_parameters"]) == 5130
     assert int(rows["alexnet"]["trained_parameters"]) == 4096 * 10 + 10
     assert rows["lenet5"]["trained_parameters"] == rows["lenet5"]["parameters"] == "62006"
-    metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["validation_accuracy.lenet5.final"] > 0.3  # LeNet learns digits (chance 0.1)
     report = (run_dir / "report.md").read_text()
     assert "LeNet-5 trained from scratch at this scale" in report

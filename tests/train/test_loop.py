@@ -10,7 +10,7 @@ from torch import nn
 from nnlab.data import ImageSet, load
 from nnlab.data.transforms import to_signed
 from nnlab.errors import ConfigError, DivergedError, NnlabError
-from nnlab.train import evaluate, fit, resolve_device
+from nnlab.train import ProgressBar, evaluate, fit, resolve_device
 
 KEYS = {"step", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"}
 
@@ -150,6 +150,28 @@ def test_fit_is_deterministic_on_cpu(digits):
     (w0, h0), (w1, h1), (w2, h2) = runs
     assert all(torch.equal(w0[k], w1[k]) for k in w0) and h0 == h1
     assert not all(torch.equal(w0[k], w2[k]) for k in w0)  # another batch order
+
+
+def test_accuracy_false_drops_train_acc_and_changes_nothing_else(digits, capsys):
+    train, _ = digits
+    histories = []
+    for accuracy in (True, False):
+        model = _logreg()
+        history = fit(
+            model,
+            train,
+            epochs=2,
+            optimizer=_sgd(model),
+            transform=to_signed,
+            accuracy=accuracy,
+            callbacks=[ProgressBar("spy")],
+        )
+        histories.append((model.state_dict(), _no_seconds(history)))
+    (w_with, h_with), (w_without, h_without) = histories
+    assert all(torch.equal(w_with[k], w_without[k]) for k in w_with)
+    assert h_without == [{k: v for k, v in r.items() if k != "train_acc"} for r in h_with]
+    lines = capsys.readouterr().err.strip().splitlines()  # not a terminal: a line per epoch
+    assert " acc " in lines[0] and " acc " not in lines[-1]
 
 
 def test_scheduler_per_epoch_and_per_step(digits):

@@ -202,7 +202,7 @@ def _fetch_one(
     made = [p for p in (folder, *folder.parents) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        part, check = _download(download, root, progress)
+        part, check = download_part(download, root, progress)
     except BaseException:
         for p in made:  # a failed download leaves no trace, not even empty folders
             if p.is_dir() and not any(p.iterdir()):
@@ -243,10 +243,13 @@ def _part_name(dest: Path) -> Path:
     return dest.with_name(f"{dest.name}.{secrets.token_hex(4)}.part")
 
 
-def _download(download: Download, root: Path, progress: Progress | None) -> tuple[Path, str]:
-    """Stream a download to a `.part` file beside its destination and check it.
+def download_part(
+    download: Download, root: Path, progress: Progress | None = None
+) -> tuple[Path, str]:
+    """Stream a download to a `.part` file beside `root / download.path` and check it.
 
-    Returns the `.part` path (the caller renames or unpacks it) and the check text.
+    A failed or interrupted download leaves no `.part` behind. Returns the `.part` path (the
+    caller renames or unpacks it) and the check text (the published checksums it matched).
     """
     dest = root / download.path
     expected = checksums.published(download.path)

@@ -221,6 +221,32 @@ def unpermute_pixels(x: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
 # ---- augmentation
 
 
+def center_crop(x: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
+    """The central window of each image, placed as torchvision's `center_crop` places it.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        [B, C, H, W], any dtype.
+    size : int or (int, int)
+        Crop (h, w), at most (H, W).
+
+    Returns
+    -------
+    torch.Tensor
+        [B, C, h, w], a view of x.
+    """
+    _check_images(x, "center_crop")
+    h, w = _size_pair(size, "center_crop size")
+    if h > x.shape[-2] or w > x.shape[-1]:
+        raise ConfigError(
+            f"center_crop: a {h}x{w} crop does not fit {tuple(x.shape[-2:])} images; resize "
+            f"them first or crop smaller."
+        )
+    top, left = round((x.shape[-2] - h) / 2), round((x.shape[-1] - w) / 2)
+    return x[..., top : top + h, left : left + w]
+
+
 def random_crop(
     x: torch.Tensor,
     size: int | tuple[int, int],

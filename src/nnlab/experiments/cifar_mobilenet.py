@@ -31,8 +31,14 @@ from nnlab.analysis.plots import learning_curves
 from nnlab.data import transforms
 from nnlab.errors import ConfigError
 from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
-from nnlab.experiments.transfer import check_weights_setting, image_transform, start_model
+from nnlab.experiments.config import check_positive
+from nnlab.experiments.transfer import (
+    SMOKE_SCALE,
+    TransferConfig,
+    image_transform,
+    load_splits,
+    start_model,
+)
 from nnlab.models import count_parameters
 from nnlab.models.weights import IMAGENET_MEAN, IMAGENET_STD
 
@@ -40,14 +46,10 @@ ARCH = "mobilenet_v2"
 
 
 @dataclass
-class Config(ExperimentConfig):
+class Config(TransferConfig):
     """Settings of `cifar-mobilenet`; the defaults are the study's (full scale)."""
 
     dataset: str = "cifar10"
-    #: imagenet, none, a .pth file, or run:<id>[/<checkpoint>]
-    weights: str = "imagenet"
-    image_size: int = 224
-    epochs: int = 10
     batch_size: int = 128
     lr: float = 0.01
     momentum: float = 0.9
@@ -55,30 +57,19 @@ class Config(ExperimentConfig):
     #: cosine decay of the learning rate to 0 over the run (else constant)
     cosine: bool = True
     augment: bool = True
-    #: at most this many training / test images (a seeded subset); None = the whole split
-    train_limit: int | None = None
-    test_limit: int | None = None
     target_acc: float = 0.90
 
     def __post_init__(self):
-        check_positive(self, "image_size", "epochs", "batch_size", "lr")
-        check_positive(self, "train_limit", "test_limit")
+        super().__post_init__()
+        check_positive(self, "lr")
         if not 0 <= self.momentum < 1 or self.weight_decay < 0:
             raise ConfigError("momentum must be in [0, 1) and weight_decay >= 0.")
         if not 0 < self.target_acc <= 1:
             raise ConfigError(f"target_acc must be in (0, 1], got {self.target_acc}.")
-        check_weights_setting(self.weights)
 
 
 SCALES = {
-    "smoke": {
-        "dataset": "digits",
-        "image_size": 32,
-        "epochs": 2,
-        "batch_size": 32,
-        "train_limit": 256,
-        "test_limit": 128,
-    },
+    "smoke": SMOKE_SCALE,
     "quick": {"image_size": 64, "epochs": 4, "train_limit": 10000, "test_limit": 2000},
 }
 
@@ -98,10 +89,7 @@ def train_transform(cfg: Config, side: int, generator: torch.Generator) -> trans
 
 def run(cfg: Config, ctx) -> None:
     """Fine-tune the whole network; report the curves and the final test loss and accuracy."""
-    train = ctx.load(cfg.dataset, "train", limit=cfg.train_limit, fallback="digits")
-    test = ctx.load(cfg.dataset, "test", limit=cfg.test_limit, fallback="digits")
-    for note in dict.fromkeys((*train.notes, *test.notes)):
-        ctx.note(note)
+    train, test = load_splits(ctx, cfg)
     side = train.x.shape[-1]
     ctx.note(
         f"Data: {train.name}, {len(train):,} training and {len(test):,} test images, "

@@ -39,11 +39,13 @@ from nnlab.analysis.metrics import classification_report, confusion_figure, conf
 from nnlab.analysis.plots import learning_curves
 from nnlab.errors import ConfigError
 from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
+from nnlab.experiments.config import check_positive
 from nnlab.experiments.transfer import (
+    SMOKE_SCALE,
     LinearProbe,
-    check_weights_setting,
+    TransferConfig,
     image_transform,
+    load_splits,
     start_model,
 )
 from nnlab.models.weights import IMAGENET_MEAN, IMAGENET_STD
@@ -54,16 +56,11 @@ MODES = {"pretrained": "(a) pre-trained, frozen backbone", "fine_tuned": "(b) fi
 
 
 @dataclass
-class Config(ExperimentConfig):
+class Config(TransferConfig):
     """Settings of `emotion-finetune`; the defaults are the study's (full scale)."""
 
     dataset: str = "fer2013"
     test_split: str = "test"
-    #: imagenet, none, a .pth file, or run:<id>[/<checkpoint>]
-    weights: str = "imagenet"
-    image_size: int = 224
-    epochs: int = 10
-    batch_size: int = 64
     momentum: float = 0.9
     #: (b)'s learning rate per parameter group; (a) trains the head at lr_fc
     lr_layer1: float = 1e-5
@@ -72,30 +69,19 @@ class Config(ExperimentConfig):
     lr_layer4: float = 5e-4
     lr_fc: float = 1e-3
     lr_other: float = 1e-5
-    #: at most this many training / test images (a seeded subset); None = the whole split
-    train_limit: int | None = None
-    test_limit: int | None = None
     #: (a): compute the frozen backbone's features once and train the head on them
     cache_features: bool = True
 
     def __post_init__(self):
-        check_positive(self, "image_size", "epochs", "batch_size", "train_limit", "test_limit")
+        super().__post_init__()
         check_positive(self, "lr_layer1", "lr_layer2", "lr_layer3", "lr_layer4", "lr_fc")
         check_positive(self, "lr_other")
         if not 0 <= self.momentum < 1:
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}.")
-        check_weights_setting(self.weights)
 
 
 SCALES = {
-    "smoke": {
-        "dataset": "digits",
-        "image_size": 32,
-        "epochs": 2,
-        "batch_size": 32,
-        "train_limit": 256,
-        "test_limit": 128,
-    },
+    "smoke": SMOKE_SCALE,
     "quick": {"image_size": 64, "epochs": 4, "train_limit": 10000, "test_limit": 3000},
 }
 
@@ -118,10 +104,7 @@ def finetune_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.SGD:
 
 def run(cfg: Config, ctx) -> None:
     """Train (a) and (b) on the training faces; compare them on the test faces."""
-    train = ctx.load(cfg.dataset, "train", limit=cfg.train_limit, fallback="digits")
-    test = ctx.load(cfg.dataset, cfg.test_split, limit=cfg.test_limit, fallback="digits")
-    for note in dict.fromkeys((*train.notes, *test.notes)):
-        ctx.note(note)
+    train, test = load_splits(ctx, cfg, test=cfg.test_split)
     classes = train.classes
     ctx.note(
         f"Data: {train.name}, {len(train):,} training and {len(test):,} test images "

@@ -34,8 +34,14 @@ from nnlab.analysis.plots import learning_curves
 from nnlab.data import ImageSet, split, transforms
 from nnlab.errors import ConfigError, UnknownNameError
 from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
-from nnlab.experiments.transfer import check_weights_setting, start_model
+from nnlab.experiments.config import check_positive
+from nnlab.experiments.transfer import (
+    SMOKE_SCALE,
+    TransferConfig,
+    image_transform,
+    load_splits,
+    start_model,
+)
 from nnlab.models import count_parameters
 from nnlab.models.weights import IMAGENET_MEAN, IMAGENET_STD
 from nnlab.train import evaluate
@@ -45,13 +51,10 @@ SCRATCH = "custom_cnn"
 
 
 @dataclass
-class Config(ExperimentConfig):
+class Config(TransferConfig):
     """Settings of `flowers-transfer`; the defaults are the full scale."""
 
     dataset: str = "flowers17"
-    #: imagenet, none, a .pth file, or run:<id>[/<checkpoint>] (for SqueezeNet)
-    weights: str = "imagenet"
-    image_size: int = 224
     epochs: int = 30
     batch_size: int = 32
     lr_pretrained: float = 1e-4
@@ -61,27 +64,16 @@ class Config(ExperimentConfig):
     width: int = 32
     #: share of the training split held out for validation when the set has no `valid` split
     val_fraction: float = 0.2
-    #: at most this many training / test images (a seeded subset); None = the whole split
-    train_limit: int | None = None
-    test_limit: int | None = None
 
     def __post_init__(self):
-        check_positive(self, "image_size", "epochs", "batch_size", "lr_pretrained", "lr_scratch")
-        check_positive(self, "width", "train_limit", "test_limit")
+        super().__post_init__()
+        check_positive(self, "lr_pretrained", "lr_scratch", "width")
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}.")
-        check_weights_setting(self.weights)
 
 
 SCALES = {
-    "smoke": {
-        "dataset": "digits",
-        "image_size": 32,
-        "epochs": 2,
-        "width": 8,
-        "train_limit": 320,
-        "test_limit": 128,
-    },
+    "smoke": {**SMOKE_SCALE, "width": 8, "train_limit": 320},
     "quick": {"image_size": 112, "epochs": 15},
 }
 
@@ -123,29 +115,17 @@ class ScratchCNN(nn.Module):
         return self.classifier(x)  # -> [B, C] -> [B, K]
 
 
-def _center_crop(x: torch.Tensor, size: int) -> torch.Tensor:
-    """The central size×size window of images [B, C, H, W]."""
-    top, left = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
-    return x[..., top : top + size, left : left + size]
-
-
-def _normalised() -> transforms.Compose:
-    return transforms.Compose(
-        transforms.to_float,
-        transforms.grey_to_rgb,
-        partial(transforms.normalize, mean=IMAGENET_MEAN, std=IMAGENET_STD),
-    )
-
-
 def _load_splits(cfg: Config, ctx) -> tuple[ImageSet, ImageSet, ImageSet]:
     """train, validation and test: the set's own, or validation carved out of train."""
-    train = ctx.load(cfg.dataset, "train", limit=cfg.train_limit, fallback="digits")
-    test = ctx.load(cfg.dataset, "test", limit=cfg.test_limit, fallback="digits")
+    train, test = load_splits(ctx, cfg)
     try:
         val = ctx.load(cfg.dataset, "valid", limit=cfg.test_limit, fallback="digits")
     except UnknownNameError:  # (the substitute has no `valid` split either)
         fractions = (1 - cfg.val_fraction, cfg.val_fraction)
         train, val = split(train, fractions, seed=cfg.seed, names=("train", "valid"))
+    for note in dict.fromkeys(val.notes):
+        if note not in (*train.notes, *test.notes):
+            ctx.note(note)
     return train, val, test
 
 
@@ -156,8 +136,6 @@ def run(cfg: Config, ctx) -> None:
         replace(s, x=transforms.resize(s.x, stored)) for s in _load_splits(cfg, ctx)
     ]  # resized once: [N, C, stored, stored]
     train, val, test = sets
-    for note in dict.fromkeys(n for s in sets for n in s.notes):
-        ctx.note(note)
     ctx.note(
         f"Data: {train.name}, {len(train):,} training, {len(val):,} validation and "
         f"{len(test):,} test images, {len(train.classes)} classes; resized to {stored}×{stored}"
@@ -171,10 +149,13 @@ def run(cfg: Config, ctx) -> None:
             partial(transforms.random_flip, generator=generator),
         ]
         if cfg.augment
-        else [partial(_center_crop, size=cfg.image_size)]
+        else [partial(transforms.center_crop, size=cfg.image_size)]
     )
-    train_tf = transforms.Compose(*crop, _normalised())
-    eval_tf = transforms.Compose(partial(_center_crop, size=cfg.image_size), _normalised())
+    to_input = image_transform(
+        cfg.image_size, IMAGENET_MEAN, IMAGENET_STD
+    )  # sizes match: no resize
+    train_tf = transforms.Compose(*crop, to_input)
+    eval_tf = transforms.Compose(partial(transforms.center_crop, size=cfg.image_size), to_input)
 
     start = start_model(ctx, ARCH, len(train.classes), cfg.weights)
     ctx.seed_torch(f"init/{SCRATCH}")

@@ -1,5 +1,8 @@
-"""What the transfer-learning experiments share: starting weights, input transforms, linear probes.
+"""What the transfer-learning experiments share: settings, starting weights, inputs, linear probes.
 
+- `TransferConfig`, `SMOKE_SCALE`, `load_splits`: the settings every fine-tuning experiment has
+  (dataset, weights, input size, epochs, batch, subset sizes), its smoke scale on the embedded
+  digits, and its splits loaded with their notes in the report.
 - `start_model(ctx, "resnet18", 7, weights)`: the architecture with its starting weights, one
   setting for all of them: `imagenet` (torchvision's published weights, verified), `none`
   (random initialisation), a `.pth` state-dict file, or `run:<id>[/<checkpoint>]` (the weights a
@@ -25,11 +28,58 @@ from torch import nn
 from nnlab.data import ImageSet, batches, transforms
 from nnlab.data.pipeline import Transform
 from nnlab.errors import ConfigError, CorruptFileError, MissingDataError, UnknownNameError
+from nnlab.experiments.config import ExperimentConfig, check_positive
 from nnlab.models import build
 from nnlab.models.surgery import Frozen, freeze, head_name
 from nnlab.models.weights import PRETRAINED, hash_prefix, load_into, pretrained, read_weights
 
 WEIGHTS_FORMS = "imagenet, none, a .pth file, or run:<id>[/<checkpoint>]"
+
+#: a smoke run of a fine-tuning experiment: a few embedded digits, 32 px, 2 epochs
+SMOKE_SCALE = {
+    "dataset": "digits",
+    "image_size": 32,
+    "epochs": 2,
+    "batch_size": 32,
+    "train_limit": 256,
+    "test_limit": 128,
+}
+
+
+# ---- settings and data
+
+
+@dataclass
+class TransferConfig(ExperimentConfig):
+    """Settings every fine-tuning experiment has; each redeclares the defaults of its study."""
+
+    dataset: str = ""
+    #: imagenet, none, a .pth file, or run:<id>[/<checkpoint>]
+    weights: str = "imagenet"
+    image_size: int = 224
+    epochs: int = 10
+    batch_size: int = 64
+    #: at most this many training / test images (a seeded subset); None = the whole split
+    train_limit: int | None = None
+    test_limit: int | None = None
+
+    def __post_init__(self):
+        check_positive(self, "image_size", "epochs", "batch_size", "train_limit", "test_limit")
+        check_weights_setting(self.weights)
+
+
+def load_splits(ctx, cfg: TransferConfig, train: str = "train", test: str = "test"):
+    """The `train` and `test` splits of `cfg.dataset`, limited, and their notes in the report.
+
+    Below full scale a missing dataset is replaced by the embedded digits (`ctx.load` says so).
+    """
+    sets = (
+        ctx.load(cfg.dataset, train, limit=cfg.train_limit, fallback="digits"),
+        ctx.load(cfg.dataset, test, limit=cfg.test_limit, fallback="digits"),
+    )
+    for note in dict.fromkeys(n for s in sets for n in s.notes):
+        ctx.note(note)
+    return sets
 
 
 # ---- starting weights

@@ -20,7 +20,7 @@ from torch import nn
 
 from nnlab.data import data_root
 from nnlab.data.checksums import file_digests
-from nnlab.data.fetch import Download, Progress, _download
+from nnlab.data.fetch import Download, Progress, download_part
 from nnlab.errors import CorruptFileError, MissingDataError
 from nnlab.models.registry import build
 from nnlab.models.surgery import replace_head
@@ -300,7 +300,7 @@ def _missing(spec: Pretrained, folders: list[Path], why: str) -> MissingDataErro
 def _fetch(spec: Pretrained, folder: Path, progress: Callable | None) -> Path:
     """Download `spec`'s file into `folder` through a temporary file, verified, then renamed."""
     folder.mkdir(parents=True, exist_ok=True)
-    part, _ = _download(Download(spec.url, spec.file_name), folder, progress)
+    part, _ = download_part(Download(spec.url, spec.file_name), folder, progress)
     try:
         digest = file_digests(part, {"sha256"})["sha256"]
         if not digest.startswith(spec.sha256_prefix):

@@ -328,7 +328,8 @@ class ProgressBar(Callback):
             self.label,
             f"epoch {record['epoch']:.3g}/{state.steps_total / state.steps_per_epoch:.3g}",
             f"step {record['step']}/{state.steps_total}",
-            f"train loss {record['train_loss']:.4f} acc {record['train_acc']:.4f}",
+            f"train loss {record['train_loss']:.4f}",
+            f"acc {record['train_acc']:.4f}" if "train_acc" in record else "",
         ]
         if "val_loss" in record:
             parts.append(f"val loss {record['val_loss']:.4f} acc {record['val_acc']:.4f}")

@@ -101,8 +101,10 @@ class _Loop:
         hooks: _Hooks,
         scheduler_interval: str,
         heads: Heads | None,
+        accuracy: bool,
     ):
         self.state, self.loader, self.val, self.heads = state, loader, val, heads
+        self.accuracy = accuracy
         self.forward, self.loss, self.plan = forward, loss, plan
         self.eval_transform, self.eval_batch_size = eval_transform, eval_batch_size
         self.hooks, self.scheduler_interval = hooks, scheduler_interval
@@ -159,8 +161,9 @@ class _Loop:
             "step": state.step,
             "epoch": state.step / state.steps_per_epoch,
             "train_loss": train_loss,
-            "train_acc": train_acc,
         }
+        if self.accuracy:
+            record["train_acc"] = train_acc
         if self.val is not None:
             scores = _score(
                 state.model,
@@ -203,6 +206,7 @@ def fit(
     seed: int = 0,
     accelerate: bool = True,
     heads: Mapping[str, LabelMap] | None = None,
+    accuracy: bool = True,
 ) -> History:
     """Train `model` on `train` with `optimizer`, evaluating now and then; the one training loop.
 
@@ -243,6 +247,9 @@ def fit(
         labels or m (int, one per class of the set) making a head label m[y], e.g.
         {"item": None, "group": [0, 0, 1, ...]}. The first head is the main one: `train_acc` and
         `val_acc` are its accuracy, and each record adds `val_acc/<head>` for every head.
+    accuracy : bool
+        Record `train_acc` (argmax of the output against the label); False for a model whose
+        output is not class scores, e.g. an embedding trained with the triplet loss.
 
     Returns
     -------
@@ -298,6 +305,7 @@ def fit(
             hooks=hooks,
             scheduler_interval=scheduler_interval,
             heads=head_maps,
+            accuracy=accuracy,
         )
         try:
             hooks("on_fit_start", state)

@@ -64,7 +64,8 @@ class History(list):
     """A fit's evaluations: a list of dicts, one per evaluation, in step order.
 
     Each record holds `step` (optimizer steps done), `epoch` (step / steps per epoch), `train_loss`
-    and `train_acc` (per-image means over the training batches since the previous evaluation),
+    and `train_acc` (per-image means over the training batches since the previous evaluation; no
+    `train_acc` when the fit was told its outputs are not class scores),
     `val_loss` and `val_acc` when a val set was given, `lr` (the first param group's learning rate
     in the last step) and `seconds` (training wall time so far, evaluation excluded); callbacks may
     add keys (GradClip: `grad_norm`).
