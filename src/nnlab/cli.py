@@ -366,6 +366,11 @@ def _runs_dir_argument(parser: argparse.ArgumentParser) -> None:
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("experiment", nargs="?", metavar="ID", help="experiment (`nnlab list`)")
     parser.add_argument(
+        "--all",
+        action="store_true",
+        help="run every experiment in the catalogue's order and write one page linking them",
+    )
+    parser.add_argument(
         "--scale",
         choices=("smoke", "quick", "full"),
         default="quick",
@@ -396,6 +401,8 @@ def _run(args: argparse.Namespace) -> int:
     from nnlab.experiments import parse_assignments, resume_experiment, run_experiment
 
     progress = _console(stderr=True)
+    if args.all:
+        return _run_all(args, progress)
     try:
         if args.resume:
             if args.experiment or args.settings or args.dataset or args.seed is not None:
@@ -434,6 +441,40 @@ def _run(args: argparse.Namespace) -> int:
         console.print(_result_table(title, rows))
     console.print(f"Report: {ctx.run.path / 'report.html'}")
     return 0
+
+
+def _run_all(args: argparse.Namespace, progress) -> int:
+    """`nnlab run --all`: the whole book; exit status 1 when an experiment did not finish."""
+    from nnlab.experiments.book import run_all
+    from nnlab.runs import RunIndex
+
+    if args.experiment or args.settings or args.dataset or args.resume:
+        raise ConfigError(
+            "--all runs every experiment with its own settings at one --scale; give no ID, "
+            "--set, --dataset or --resume with it (only --scale, --seed, --device, --out)."
+        )
+    page, entries = run_all(
+        args.scale,
+        overrides=None if args.seed is None else {"seed": args.seed},
+        device=args.device,
+        runs_dir=args.out,
+        console=progress,
+        accelerate=args.accelerate,
+    )
+    index = RunIndex(page.parent / "index.sqlite")
+    table = _table("experiment", "status", "duration", "name")
+    unfinished = 0
+    for entry in entries:
+        record = index.get(entry.run_id) if entry.run_id else None
+        status = record.status if record else "failed"
+        unfinished += status != "done"
+        duration = _duration(record) if record else ""
+        name = entry.run_id or entry.error
+        table.add_row(entry.label, _styled(status, _RUN_STYLE[status]), duration, name)
+    console = _console()
+    console.print(table)
+    console.print(f"Book: {page}")
+    return 1 if unfinished else 0
 
 
 def _result_table(title: str, rows: list[dict]):

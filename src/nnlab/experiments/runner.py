@@ -16,7 +16,7 @@ import torch
 
 from nnlab.errors import ConfigError
 from nnlab.experiments.catalog import EXPERIMENTS, Experiment
-from nnlab.experiments.config import resolve
+from nnlab.experiments.config import ExperimentConfig, resolve
 from nnlab.experiments.context import Context
 from nnlab.runs import Run
 from nnlab.train import resolve_device
@@ -62,6 +62,21 @@ def run_experiment(
     Context
         The finished run's context: `.run` (folder, metrics) and `.tables`.
     """
+    return execute(
+        *create_run(experiment_id, scale, overrides, device, runs_dir, console, accelerate)
+    )
+
+
+def create_run(
+    experiment_id: str,
+    scale: str,
+    overrides: Mapping[str, Any] | None,
+    device: str | None,
+    runs_dir: Path | None,
+    console: Any,
+    accelerate: bool,
+) -> tuple[Experiment, ExperimentConfig, Context]:
+    """The settings, run folder and context of a new run (as `run_experiment`), not yet run."""
     experiment = EXPERIMENTS.get(experiment_id)
     cfg = resolve(experiment.config, scale, experiment.scales, overrides)
     dev = resolve_device(device)
@@ -77,7 +92,7 @@ def run_experiment(
     ctx = Context(
         run, device=dev, seed=cfg.seed, scale=scale, console=console, accelerate=accelerate
     )
-    return _execute(experiment, cfg, ctx)
+    return experiment, cfg, ctx
 
 
 def resume_experiment(
@@ -111,10 +126,11 @@ def resume_experiment(
         console=console,
         accelerate=accelerate,
     )
-    return _execute(experiment, cfg, ctx)
+    return execute(experiment, cfg, ctx)
 
 
-def _execute(experiment: Experiment, cfg, ctx: Context) -> Context:
+def execute(experiment: Experiment, cfg: ExperimentConfig, ctx: Context) -> Context:
+    """Do a created run's work; it ends done, failed (re-raised) or interrupted (re-raised)."""
     run, scale = ctx.run, ctx.scale
     changes = _changes_from_study(experiment, cfg)
     if changes and scale != "full":

@@ -361,32 +361,101 @@ def write_index_html(runs_dir: Path) -> Path:
         The page written.
     """
     runs_dir = Path(runs_dir)
-    rows = []
-    for rec in RunIndex(runs_dir / "index.sqlite").runs():
-        folder = Path(rec.path)
-        info = _read_json(folder / "run.json")
-        target = folder / "report.html" if (folder / "report.html").exists() else folder
-        seconds = info.get("seconds")
-        if seconds is None and rec.ended:
-            start, end = datetime.fromisoformat(rec.started), datetime.fromisoformat(rec.ended)
-            seconds = (end - start).total_seconds()
-        rows.append(
-            {
-                "id": rec.id,
-                "href": quote(Path(os.path.relpath(target, runs_dir)).as_posix()),
-                "title": info.get("title") or "",
-                "experiment": rec.experiment,
-                "scale": info.get("scale") or "",
-                "status": rec.status,
-                "started": _when(rec.started),
-                "duration": format_duration(seconds),
-                "headline": _headline(info, rec.metrics),
-            }
-        )
+    rows = [_run_row(runs_dir, rec) for rec in RunIndex(runs_dir / "index.sqlite").runs()]
     page = _env().get_template("index.html.j2").render(runs=rows, folder=str(runs_dir.resolve()))
     path = runs_dir / "index.html"
     write_text(path, page)
     return path
+
+
+#: a book row for an experiment that failed before its run folder was made
+_UNSTARTED = {"href": "", "title": "", "status": "failed", "duration": "", "seconds": 0.0,
+              "headline": []}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BookEntry:
+    """One line of a book page: a run, or an experiment that failed before its run began.
+
+    Parameters
+    ----------
+    label : str
+        What was run, e.g. the experiment id.
+    run_id : str or None
+        Its run in the runs folder; None when it never started.
+    error : str or None
+        Why it failed, if it did.
+    """
+
+    label: str
+    run_id: str | None = None
+    error: str | None = None
+
+
+def write_book_html(
+    runs_dir: Path, name: str, title: str, sections: list[tuple[str, list[BookEntry]]]
+) -> Path:
+    """Write runs_dir/NAME: runs grouped under headings, e.g. every experiment of the catalogue.
+
+    Parameters
+    ----------
+    runs_dir : Path
+        The folder holding the runs and index.sqlite.
+    name : str
+        File name of the page, e.g. "book-20240501-142233-quick.html".
+    title : str
+        The page's heading.
+    sections : list of (heading, entries)
+
+    Returns
+    -------
+    Path
+        The page written.
+    """
+    runs_dir = Path(runs_dir)
+    index = RunIndex(runs_dir / "index.sqlite")
+    views, counts, seconds = [], {}, 0.0
+    for heading, entries in sections:
+        rows = []
+        for entry in entries:
+            row = _run_row(runs_dir, index.get(entry.run_id)) if entry.run_id else dict(_UNSTARTED)
+            row |= {"label": entry.label, "error": entry.error}
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+            seconds += row.pop("seconds") or 0.0
+            rows.append(row)
+        views.append({"heading": heading, "rows": rows})
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+    page = (
+        _env()
+        .get_template("book.html.j2")
+        .render(title=title, sections=views, summary=summary, duration=format_duration(seconds))
+    )
+    path = runs_dir / name
+    write_text(path, page)
+    return path
+
+
+def _run_row(runs_dir: Path, rec) -> dict:
+    """What the index and book pages show of one run, with a link relative to `runs_dir`."""
+    folder = Path(rec.path)
+    info = _read_json(folder / "run.json")
+    target = folder / "report.html" if (folder / "report.html").exists() else folder
+    seconds = info.get("seconds")
+    if seconds is None and rec.ended:
+        start, end = datetime.fromisoformat(rec.started), datetime.fromisoformat(rec.ended)
+        seconds = (end - start).total_seconds()
+    return {
+        "id": rec.id,
+        "href": quote(Path(os.path.relpath(target, runs_dir)).as_posix()),
+        "title": info.get("title") or "",
+        "experiment": rec.experiment,
+        "scale": info.get("scale") or "",
+        "status": rec.status,
+        "started": _when(rec.started),
+        "duration": format_duration(seconds),
+        "seconds": seconds,
+        "headline": _headline(info, rec.metrics),
+    }
 
 
 def _read_json(path: Path) -> dict:

@@ -1,0 +1,88 @@
+"""`nnlab run --all`: every experiment in order, failures recorded, one page linking the runs."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from nnlab.cli import main
+from nnlab.errors import MissingDataError
+from nnlab.experiments import EXPERIMENTS, Experiment, ExperimentConfig
+from nnlab.experiments.book import run_all
+from nnlab.runs import RunIndex
+
+
+@dataclass
+class _Config(ExperimentConfig):
+    value: int = 1
+
+
+def _fine(cfg, ctx):
+    ctx.table("result", [{"value": cfg.value, "seed": cfg.seed}])
+    ctx.metric("verdict.claim_held", True, headline=True)
+
+
+def _no_data(cfg, ctx):
+    raise MissingDataError("fer2013 is not in the data folder; `nnlab data fetch fer2013`.")
+
+
+def _ctrl_c(cfg, ctx):
+    raise KeyboardInterrupt
+
+
+def _experiment(id_, run, study="A", scales=None):
+    return Experiment(id_, f"The {id_} experiment", "s", "d", study, _Config, run, scales or {})
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    """Four experiments in the registry for this test only: by id."""
+    made = {
+        "book-fine": _experiment("book-fine", _fine),
+        "book-no-data": _experiment("book-no-data", _no_data, study="C"),
+        "book-refused": _experiment("book-refused", _fine, scales={"smoke": {"nope": 1}}),
+        "book-ctrl-c": _experiment("book-ctrl-c", _ctrl_c),
+    }
+    for id_, experiment in made.items():
+        monkeypatch.setitem(EXPERIMENTS._entries, id_, experiment)
+    return made
+
+
+def test_the_book_goes_on_past_failures_and_links_every_run(fakes, tmp_path):
+    chosen = [fakes["book-fine"], fakes["book-no-data"], fakes["book-refused"]]
+    page, entries = run_all("smoke", experiments=chosen, runs_dir=tmp_path, overrides={"seed": 3})
+    assert [e.label for e in entries] == ["book-fine", "book-refused", "book-no-data"]  # by study
+    fine, refused, no_data = entries
+    index = RunIndex(tmp_path / "index.sqlite")
+    assert index.get(fine.run_id).status == "done" and fine.error is None
+    assert index.get(fine.run_id).config["seed"] == 3  # the overrides reach every run
+    assert index.get(no_data.run_id).status == "failed"
+    assert "MissingDataError: fer2013 is not in the data folder" in no_data.error
+    assert refused.run_id is None and "nope" in refused.error  # refused before a run existed
+    html = page.read_text()
+    assert page.parent == tmp_path and page.name.endswith("-smoke.html")
+    assert html.index("A. From-scratch NumPy") < html.index("C. Representation and transfer")
+    assert f'href="{fine.run_id}/report.html"' in html
+    assert (tmp_path / fine.run_id / "report.html").is_file()
+    assert "verdict.claim_held" in html and "2 failed" in html and "1 done" in html
+
+
+def test_ctrl_c_stops_the_book_and_the_page_lists_what_ran(fakes, tmp_path):
+    chosen = [fakes["book-fine"], fakes["book-ctrl-c"], fakes["book-no-data"]]
+    with pytest.raises(KeyboardInterrupt):
+        run_all("smoke", experiments=chosen, runs_dir=tmp_path)
+    (page,) = tmp_path.glob("book-*.html")
+    html = page.read_text()
+    assert "book-fine" in html and "book-ctrl-c" in html and "interrupted" in html
+    assert "book-no-data" not in html  # never started
+    statuses = sorted(r.status for r in RunIndex(tmp_path / "index.sqlite").runs())
+    assert statuses == ["done", "interrupted"]
+
+
+@pytest.mark.parametrize(
+    "extra", [["mnist-mlp"], ["--set", "epochs=2"], ["--dataset", "mnist"], ["--resume", "x"]]
+)
+def test_all_refuses_settings_meant_for_one_experiment(extra, tmp_path, capsys):
+    status = main(["run", "--all", "--scale", "smoke", "--out", str(tmp_path), *extra])
+    assert status == 2
+    assert "--all runs every experiment with its own settings" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # refused before anything ran
