@@ -68,7 +68,9 @@ class TransferConfig(ExperimentConfig):
         check_weights_setting(self.weights)
 
 
-def load_splits(ctx, cfg: TransferConfig, train: str = "train", test: str = "test"):
+def load_splits(
+    ctx, cfg: TransferConfig, train: str = "train", test: str = "test"
+) -> tuple[ImageSet, ImageSet]:
     """The `train` and `test` splits of `cfg.dataset`, limited, and their notes in the report.
 
     Below full scale a missing dataset is replaced by the embedded digits (`ctx.load` says so).
