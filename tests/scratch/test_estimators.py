@@ -176,6 +176,45 @@ def test_mlp_learns_digits_and_records_each_epoch(digits):
     assert not np.array_equal(model.initial_coefs_[0], model.coefs_[0])
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda epochs: SoftmaxRegression(lr=0.3, batch_size=10_000, max_iter=epochs),
+        lambda epochs: MLPClassifier(hidden_layer_sizes=(8,), max_iter=epochs, random_state=3),
+        lambda epochs: Perceptron(tol=None, max_iter=epochs, random_state=3),
+    ],
+    ids=["softmax", "mlp", "perceptron"],
+)
+def test_partial_fit_epochs_are_fit_epochs(digits, make):
+    X_train, y_train, _, _ = _pair(digits, 3, 8)
+    fitted = make(2).fit(X_train, y_train)
+    online = make(1)
+    for _ in range(2):
+        online.partial_fit(X_train, y_train, classes=[3, 8])
+    for ours, theirs in zip(_weights(online), _weights(fitted), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def _weights(model) -> list[np.ndarray]:
+    if isinstance(model, MLPClassifier):
+        return model.coefs_ + model.intercepts_
+    return [model.coef_, model.intercept_]
+
+
+def test_partial_fit_needs_every_class_first_then_accepts_batches_missing_some(digits):
+    X_train, y_train, _, _ = _pair(digits, 3, 8)
+    model = SoftmaxRegression(batch_size=16)
+    with pytest.raises(ScratchValueError, match="partial_fit needs `classes`"):
+        model.partial_fit(X_train, y_train)
+    model.partial_fit(X_train, y_train, classes=[3, 5, 8])
+    model.partial_fit(X_train[y_train == 3], y_train[y_train == 3])  # one class only: fine
+    assert model.classes_.tolist() == [3, 5, 8] and model.coef_.shape == (3, 64)
+    with pytest.raises(ScratchValueError, match=r"labels \[4\] are not among"):
+        model.partial_fit(X_train[:2], [4, 3])
+    with pytest.raises(ScratchValueError, match="expecting 64 features"):
+        model.partial_fit(X_train[:, :10], y_train)
+
+
 def test_float32_is_selectable():
     X, y = load_digits(return_X_y=True)
     model = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, dtype="float32").fit(X / 16, y)

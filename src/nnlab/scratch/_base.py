@@ -83,6 +83,27 @@ def encode_labels(
     return classes, np.searchsorted(classes, y).astype(np.int64)
 
 
+def partial_fit_data(
+    estimator, X, y, classes, *, first: bool, dtype, binary: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y as class indices) for one `partial_fit` call, setting `classes_`.
+
+    The first call checks the settings and needs `classes` (every label, as later batches may
+    lack some); later calls check X against the fitted width and y against the known classes.
+    """
+    owner = type(estimator).__name__
+    if first:
+        estimator._check_params()
+        if classes is None:
+            raise ScratchValueError(
+                f"{owner}.partial_fit needs `classes` (every label) on its first call."
+            )
+    X, y = checked_X_y(estimator, X, y, dtype=dtype, classifier=True, reset=first)
+    known = np.unique(np.asarray(classes)) if first else estimator.classes_
+    estimator.classes_, yi = encode_labels(owner, y, known, binary=binary)
+    return X, yi
+
+
 def check_fitted(estimator, attribute: str) -> None:
     """Raise `ScratchNotFittedError` if `fit` has not set `attribute` yet."""
     try:

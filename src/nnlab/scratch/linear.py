@@ -10,7 +10,13 @@ orders the mini-batches (and draws a held-out validation part when one is needed
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from nnlab.scratch._base import check_fitted, checked_X, checked_X_y, encode_labels
+from nnlab.scratch._base import (
+    check_fitted,
+    checked_X,
+    checked_X_y,
+    encode_labels,
+    partial_fit_data,
+)
 from nnlab.scratch._checks import (
     ScratchValueError,
     check_choice,
@@ -126,16 +132,9 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         self
         """
         first = not hasattr(self, "coef_")
-        if first:
-            self._check_params()
-            if classes is None:
-                raise ScratchValueError(
-                    f"{type(self).__name__}.partial_fit needs `classes` (every label) on its "
-                    f"first call."
-                )
-        X, y = checked_X_y(self, X, y, dtype=self._dtype, classifier=True, reset=first)
-        known = np.unique(np.asarray(classes)) if first else self.classes_
-        self.classes_, yi = encode_labels(type(self).__name__, y, known, binary=self._binary)
+        X, yi = partial_fit_data(
+            self, X, y, classes, first=first, dtype=self._dtype, binary=self._binary
+        )
         if first:
             self._start(X.shape[1])
         steps = -(-len(X) // self.batch_size)  # one epoch: ceil(n / batch_size)

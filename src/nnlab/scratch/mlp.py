@@ -3,8 +3,13 @@
 import numpy as np
 from sklearn.base import ClassifierMixin
 
-from nnlab.scratch._base import check_fitted, checked_X, checked_X_y, encode_labels
-from nnlab.scratch._checks import ScratchValueError
+from nnlab.scratch._base import (
+    check_fitted,
+    checked_X,
+    checked_X_y,
+    encode_labels,
+    partial_fit_data,
+)
 from nnlab.scratch._network_estimator import NetworkEstimator
 from nnlab.scratch._threads import one_blas_thread
 from nnlab.scratch.activations import softmax
@@ -127,15 +132,7 @@ class MLPClassifier(ClassifierMixin, NetworkEstimator):
         self
         """
         first = not hasattr(self, "network_")
-        if first:
-            self._check_params()
-            if classes is None:
-                raise ScratchValueError(
-                    "MLPClassifier.partial_fit needs `classes` (every label) on its first call."
-                )
-        X, y = checked_X_y(self, X, y, dtype=self._dtype, classifier=True, reset=first)
-        known = np.unique(np.asarray(classes)) if first else self.classes_
-        self.classes_, yi = encode_labels("MLPClassifier", y, known)
+        X, yi = partial_fit_data(self, X, y, classes, first=first, dtype=self._dtype)
         if first:
             self._start(X.shape[1], len(self.classes_))
         self._epochs(X, yi, 1, None)

@@ -12,8 +12,14 @@ mistakes are frequent, long once they are rare).
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from nnlab.scratch._base import check_fitted, checked_X, checked_X_y, encode_labels
-from nnlab.scratch._checks import ScratchValueError, check_choice, check_number, dtype_of, make_rng
+from nnlab.scratch._base import (
+    check_fitted,
+    checked_X,
+    checked_X_y,
+    encode_labels,
+    partial_fit_data,
+)
+from nnlab.scratch._checks import check_choice, check_number, dtype_of, make_rng
 from nnlab.scratch._threads import one_blas_thread
 
 #: bounds on how many samples one matrix product scores ahead
@@ -151,14 +157,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self
         """
         first = not hasattr(self, "coef_")
-        if first:
-            self._check_params()
-            if classes is None:
-                raise ScratchValueError("Perceptron.partial_fit needs `classes` on its first call.")
         dtype = dtype_of("Perceptron", self.dtype)
-        X, y = checked_X_y(self, X, y, dtype=dtype, classifier=True, reset=first)
-        known = np.unique(np.asarray(classes)) if first else self.classes_
-        self.classes_, yi = encode_labels("Perceptron", y, known, binary=True)
+        X, yi = partial_fit_data(self, X, y, classes, first=first, dtype=dtype, binary=True)
         if first:
             self._start(X.shape[1])
         self._one_pass(_augmented(X), (2 * yi - 1).astype(X.dtype))
