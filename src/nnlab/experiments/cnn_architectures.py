@@ -26,7 +26,6 @@ per epoch in the CNNs against 1.6 s in the MLPs. Full: not run here.
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 
 from nnlab.analysis.plots import learning_curves
@@ -36,12 +35,11 @@ from nnlab.experiments.config import ExperimentConfig, check_positive
 from nnlab.experiments.mlp_architectures import (
     STUDY_MLPS,
     load_pair,
-    score_row,
-    train_and_score,
     train_mlps,
+    train_models,
 )
 from nnlab.models import CNN
-from nnlab.models.mlp import format_widths, parse_widths
+from nnlab.models.mlp import parse_widths
 
 STUDY_CNNS = ("32-64-128", "64-128", "128x3", "16-32", "32-64-128-256-512")
 
@@ -86,32 +84,18 @@ def run(cfg: Config, ctx) -> None:
     """Train the CNNs (and MLPs), then report both tables, the curves and the bubble chart."""
     train, test = load_pair(ctx, cfg)
     channels, height, _ = train.image_shape
-    rows, histories = [], {}
-    for i, spec in enumerate(cfg.cnns, start=1):
-        label = f"CNN-{i}"
-        widths = parse_widths(spec, setting="cnns")
-        ctx.seed_torch(f"init/{label}")
-        model = CNN(widths, in_chans=channels, num_classes=train.num_classes, image_size=height)
-        history, train_scores, test_scores = train_and_score(
-            ctx,
-            label.lower(),
-            model,
-            train,
-            test,
-            test,
-            optimizer=torch.optim.Adam(model.parameters(), lr=cfg.lr),
-            epochs=cfg.epochs,
-            batch_size=cfg.batch_size,
-        )
-        rows.append(
-            {
-                "model": label,
-                "layers": format_widths(widths),
-                **score_row(model, history, train_scores, test_scores),
-            }
-        )
-        histories[label] = history
-        ctx.say(f"{label} {format_widths(widths)}: test accuracy {test_scores.accuracy:.4f}")
+    rows, histories = train_models(
+        ctx,
+        cfg,
+        train,
+        test,
+        "CNN",
+        [parse_widths(spec, setting="cnns") for spec in cfg.cnns],
+        lambda widths: CNN(
+            widths, in_chans=channels, num_classes=train.num_classes, image_size=height
+        ),
+        column="layers",
+    )
     ctx.table(
         "cnns",
         rows,

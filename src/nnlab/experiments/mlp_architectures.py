@@ -19,7 +19,8 @@ training images, 4 epochs): test accuracy 95.8% [1000, 1000], 95.5% [1000]×3, 9
 91.3% [500]×7, 93.8% [500]×8 — the shallowest was the best; the deep ones had not caught up in
 4 epochs. Full: not run here.
 
-Also home of `train_and_score` and `score_row`, the recipe the architecture studies share.
+Also home of `train_and_score`, `score_row` and `train_models`, the recipe the architecture
+studies share.
 """
 
 from dataclasses import dataclass
@@ -147,14 +148,19 @@ def score_row(
     }
 
 
-def train_mlps(ctx, cfg, train: ImageSet, test: ImageSet, widths) -> tuple[list, dict]:
-    """Train one MLP per hidden-width list; (table rows, {label: history})."""
+def train_models(
+    ctx, cfg, train: ImageSet, test: ImageSet, family: str, widths, build, column: str
+) -> tuple[list, dict]:
+    """Train one model per layer-width tuple, each seeded by its label ("MLP-1", "CNN-2", ...).
+
+    `build(widths)` makes a fresh model; `column` names the widths' column in the rows.
+    Returns (table rows, {label: history}).
+    """
     rows, histories = [], {}
-    in_features = train.x[0].numel()
-    for i, hidden in enumerate(widths, start=1):
-        label = f"MLP-{i}"
+    for i, layers in enumerate(widths, start=1):
+        label = f"{family}-{i}"
         ctx.seed_torch(f"init/{label}")
-        model = MLP(in_features, hidden, train.num_classes)
+        model = build(layers)
         history, train_scores, test_scores = train_and_score(
             ctx,
             label.lower(),
@@ -169,13 +175,28 @@ def train_mlps(ctx, cfg, train: ImageSet, test: ImageSet, widths) -> tuple[list,
         rows.append(
             {
                 "model": label,
-                "hidden": format_widths(hidden),
+                column: format_widths(layers),
                 **score_row(model, history, train_scores, test_scores),
             }
         )
         histories[label] = history
-        ctx.say(f"{label} {format_widths(hidden)}: test accuracy {test_scores.accuracy:.4f}")
+        ctx.say(f"{label} {format_widths(layers)}: test accuracy {test_scores.accuracy:.4f}")
     return rows, histories
+
+
+def train_mlps(ctx, cfg, train: ImageSet, test: ImageSet, widths) -> tuple[list, dict]:
+    """Train one MLP per hidden-width tuple; (table rows, {label: history})."""
+    in_features = train.x[0].numel()
+    return train_models(
+        ctx,
+        cfg,
+        train,
+        test,
+        "MLP",
+        widths,
+        lambda hidden: MLP(in_features, hidden, train.num_classes),
+        column="hidden",
+    )
 
 
 def load_pair(ctx, cfg) -> tuple[ImageSet, ImageSet]:
