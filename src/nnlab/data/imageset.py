@@ -7,8 +7,33 @@ import torch
 from nnlab.errors import ConfigError, NnlabError
 
 
+class LabelledTensors:
+    """What a split held as tensors `x` [N, ...], `y` [N] with `classes` knows of itself.
+
+    Shared by `ImageSet` and the feature sets built from one, so `fit` and `evaluate` take either.
+    """
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def device(self) -> torch.device:
+        return self.x.device
+
+    def to(self, device: str | torch.device):
+        """The same set on `device`; the tensors move once, and not at all if already there."""
+        device = torch.device(device)
+        if self.x.device == device and self.y.device == device:
+            return self
+        return replace(self, x=self.x.to(device), y=self.y.to(device))
+
+
 @dataclass(frozen=True)
-class ImageSet:
+class ImageSet(LabelledTensors):
     """A split as tensors: images `x` uint8 [N, C, H, W], labels `y` int64 [N].
 
     Parameters
@@ -54,9 +79,6 @@ class ImageSet:
         object.__setattr__(self, "classes", tuple(self.classes))
         object.__setattr__(self, "notes", tuple(self.notes))
 
-    def __len__(self) -> int:
-        return self.x.shape[0]
-
     def __repr__(self) -> str:
         return (
             f"ImageSet({self.name!r}, split={self.split!r}, n={len(self)}, "
@@ -67,21 +89,6 @@ class ImageSet:
     def image_shape(self) -> tuple[int, int, int]:
         """(C, H, W) of one image."""
         return tuple(self.x.shape[1:])
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    @property
-    def device(self) -> torch.device:
-        return self.x.device
-
-    def to(self, device: str | torch.device) -> "ImageSet":
-        """The same set on `device`; the tensors move once, and not at all if already there."""
-        device = torch.device(device)
-        if self.x.device == device and self.y.device == device:
-            return self
-        return replace(self, x=self.x.to(device), y=self.y.to(device))
 
     def subset(self, index: torch.Tensor) -> "ImageSet":
         """The images at `index` (an int64 index tensor or a bool mask), in that order."""

@@ -18,7 +18,7 @@
 """
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from nnlab.data import ImageSet, batches, transforms
+from nnlab.data.imageset import LabelledTensors
 from nnlab.data.pipeline import Transform
 from nnlab.errors import ConfigError, CorruptFileError, MissingDataError, UnknownNameError
 from nnlab.experiments.config import ExperimentConfig, check_positive
@@ -274,7 +275,7 @@ def image_transform(
 
 
 @dataclass(frozen=True)
-class FeatureSet:
+class FeatureSet(LabelledTensors):
     """Fixed features of a set's images, `ImageSet`-like so `fit` and `evaluate` take it.
 
     Parameters
@@ -295,24 +296,6 @@ class FeatureSet:
     name: str
     split: str = ""
     seconds: float = 0.0
-
-    def __len__(self) -> int:
-        return self.x.shape[0]
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    @property
-    def device(self) -> torch.device:
-        return self.x.device
-
-    def to(self, device: str | torch.device) -> "FeatureSet":
-        """The same features on `device`."""
-        device = torch.device(device)
-        if self.x.device == device:
-            return self
-        return replace(self, x=self.x.to(device), y=self.y.to(device))
 
 
 def extract_features(
