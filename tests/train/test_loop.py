@@ -87,6 +87,27 @@ def test_evaluate_equals_a_direct_whole_set_computation(digits):
     assert model.training  # and the previous mode restored
 
 
+def test_a_lone_last_image_is_left_out_so_batchnorm_can_train():
+    """65 images in batches of 32: two steps an epoch, not a third on one image (which
+    BatchNorm refuses in training mode); the order still reaches every image over the epochs."""
+    torch.manual_seed(0)
+    images = ImageSet(
+        torch.randint(0, 256, (65, 1, 4, 4), dtype=torch.uint8),
+        torch.arange(65) % 2,
+        ("a", "b"),
+        "tiny",
+        "train",
+    )
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.BatchNorm1d(8), nn.Linear(8, 2))
+    seen = []
+    model[0].register_forward_hook(lambda m, args, out: seen.append(len(args[0])))
+    history = fit(
+        model, images, epochs=3, optimizer=_sgd(model), transform=to_signed, batch_size=32
+    )
+    assert [r["step"] for r in history] == [2, 4, 6]
+    assert seen == [32] * 6
+
+
 def test_fit_switches_modes_and_restores_the_callers(digits):
     train, test = digits
     model = _ModeSpy()

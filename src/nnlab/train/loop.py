@@ -225,6 +225,8 @@ def fit(
         loss(output [B, K], y [B]) -> mean loss, a scalar tensor; with `heads`,
         loss({head: output}, {head: y_h}), e.g. `head_loss({"item": 0.5, "group": 0.5})`.
     batch_size : int
+        Images per step. Where the epoch's last batch would hold a single image it is left out
+        (BatchNorm cannot train on one image); the shuffled order leaves out another each epoch.
     transform, eval_transform : callable, optional
         Batch transforms, uint8 [B, C, H, W] -> float tensor (e.g. `to_signed`), for training and
         for evaluation (default: `transform`).
@@ -257,12 +259,22 @@ def fit(
         One record per evaluation. On the CPU the same seed and initial model give bit-identical
         weights and history (but `seconds`). A `Checkpoint` whose file exists resumes the fit.
     """
-    _check_settings(train, val, epochs, steps, eval_every, eval_batch_size, scheduler_interval)
+    _check_settings(
+        train, val, epochs, steps, eval_every, batch_size, eval_batch_size, scheduler_interval
+    )
     callbacks = _check_callbacks(callbacks)
     device = resolve_device(device)
     head_maps = check_heads(heads, loss, train, val, device)
     model.to(device)
-    loader = batches(train.to(device), batch_size, shuffle=True, seed=seed, transform=transform)
+    lone_last = len(train) > batch_size and len(train) % batch_size == 1
+    loader = batches(
+        train.to(device),
+        batch_size,
+        shuffle=True,
+        seed=seed,
+        transform=transform,
+        drop_last=lone_last,
+    )
     per_epoch = len(loader)
     steps_total = steps if steps is not None else epochs * per_epoch
     # what a checkpoint must share with this fit to be resumed by it
@@ -412,6 +424,7 @@ def _check_settings(
     epochs: int | None,
     steps: int | None,
     eval_every: int | None,
+    batch_size: int,
     eval_batch_size: int,
     scheduler_interval: str,
 ) -> None:
@@ -424,6 +437,7 @@ def _check_settings(
     for name, value in [("epochs", epochs), ("steps", steps), ("eval_every", eval_every)]:
         if value is not None:
             check_positive_int(name, value, "e.g. 10")
+    check_positive_int("batch_size", batch_size, "e.g. 64")
     check_positive_int("eval_batch_size", eval_batch_size, "e.g. 1024")
     if scheduler_interval not in ("epoch", "step"):
         raise ConfigError(
