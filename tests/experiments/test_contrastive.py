@@ -3,8 +3,10 @@
 import csv
 import json
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from nnlab.experiments.contrastive import Encoder
 
@@ -49,3 +51,18 @@ def test_smoke_run_through_the_cli_reports_every_mode_and_head(smoke_run):
     assert float(stage["final_loss"]) < float(stage["first_loss"])  # the triplet loss fell
     report = (run_dir / "report.md").read_text()
     assert "skipped_anchors" in report and "z = 16: the claim" in report
+
+
+def test_a_tiny_image_folder_runs_and_says_why_it_has_no_tsne(smoke_run, tmp_path):
+    """3 classes × 5 photos: 12 to train on, one to validate — too few for t-SNE, not an error."""
+    rng = np.random.default_rng(0)
+    for name in ("cat", "dog", "owl"):
+        (tmp_path / "photos" / name).mkdir(parents=True)
+        for i in range(5):
+            pixels = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "photos" / name / f"{i}.jpg")
+    run_dir, metrics = smoke_run("contrastive", "--dataset", f"folder:{tmp_path / 'photos'}")
+    report = (run_dir / "report.md").read_text()
+    assert "No t-SNE figure for z = 16: the validation split holds 1 image(s)" in report
+    assert not (run_dir / "figures" / "tsne_z16.png").exists()
+    assert "folder:" in report and "3 classes" in report

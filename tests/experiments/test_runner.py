@@ -102,6 +102,13 @@ def test_missing_data_fails_at_full_scale_and_falls_back_below_it(tiny, tmp_path
     )
     report = (ctx.run.path / "report.md").read_text()
     assert "mnist is not in the data folder" in report and "`digits`" in report
+    with pytest.raises(MissingDataError, match="does not exist"):  # the user's own path
+        run_experiment(
+            "tiny-test",
+            scale="smoke",
+            overrides={"dataset": f"folder:{tmp_path / 'typo'}"},
+            runs_dir=tmp_path,
+        )
 
 
 def test_an_interrupted_run_resumes_to_the_same_result(tiny, tmp_path):

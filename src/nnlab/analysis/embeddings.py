@@ -10,6 +10,9 @@ from sklearn.manifold import TSNE
 
 from nnlab.errors import NnlabError
 
+#: fewest points t-SNE embeds (its perplexity must stay below N; (N - 1) / 3 >= 1)
+MIN_TSNE_POINTS = 4
+
 
 def tsne(features, *, seed: int = 0, pca_dims: int = 50, perplexity: float = 30.0) -> np.ndarray:
     """2-D t-SNE coordinates of feature vectors.
@@ -33,8 +36,8 @@ def tsne(features, *, seed: int = 0, pca_dims: int = 50, perplexity: float = 30.
     if hasattr(features, "detach"):
         features = features.detach().cpu().numpy()
     x = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
-    if len(x) < 4:
-        raise NnlabError(f"t-SNE needs at least 4 samples, got {len(x)}.")
+    if len(x) < MIN_TSNE_POINTS:
+        raise NnlabError(f"t-SNE needs at least {MIN_TSNE_POINTS} samples, got {len(x)}.")
     if x.shape[1] > pca_dims and len(x) > pca_dims:
         x = PCA(n_components=pca_dims, random_state=seed).fit_transform(x)
     perplexity = min(perplexity, (len(x) - 1) / 3)

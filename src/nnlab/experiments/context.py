@@ -88,12 +88,13 @@ class Context:
     ) -> ImageSet:
         """Load a dataset split; below full scale a missing one is replaced by `fallback`.
 
-        The substitution is printed and written at the top of the report, never silent.
+        The substitution is printed and written at the top of the report, never silent. A
+        "folder:PATH" is the user's own data, never replaced: a wrong path is an error.
         """
         try:
             return data.load(dataset, split, limit=limit, seed=self.seed)
         except MissingDataError as exc:
-            if fallback is None or self.scale == "full":
+            if fallback is None or self.scale == "full" or dataset.startswith("folder:"):
                 raise
             self.notice(
                 f"{dataset} is not in the data folder, so this {self.scale}-scale run uses the "

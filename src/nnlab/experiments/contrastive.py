@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnlab.analysis.embeddings import tsne
+from nnlab.analysis.embeddings import MIN_TSNE_POINTS, tsne
 from nnlab.analysis.plots import class_scatter, learning_curves
 from nnlab.data import ImageSet, split, transforms
 from nnlab.errors import ConfigError
@@ -333,6 +333,12 @@ def _scores(z: int, mode: str, head: str, model: nn.Module, sets: dict, transfor
 def _tsne_figure(ctx, z: int, embeddings, cfg: Config) -> None:
     order = torch.randperm(len(embeddings), generator=ctx.generator(f"tsne/z{z}"))
     keep = order[: cfg.tsne_points].sort().values
+    if len(keep) < MIN_TSNE_POINTS:
+        ctx.note(
+            f"No t-SNE figure for z = {z}: the validation split holds {len(keep)} image(s), "
+            f"t-SNE needs at least {MIN_TSNE_POINTS}."
+        )
+        return
     points = tsne(embeddings.x.cpu()[keep], seed=cfg.seed)
     ctx.figure(
         f"tsne_z{z}",
