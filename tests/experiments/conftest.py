@@ -1,4 +1,5 @@
-"""`smoke_run`: an experiment run at smoke scale through the real CLI, in a fresh process."""
+"""`smoke_run`: an experiment run at smoke scale through the real CLI, in a fresh process;
+`photo_folder`: a user's own small image folder."""
 
 import json
 import os
@@ -6,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 
 @pytest.fixture
@@ -29,3 +32,16 @@ def smoke_run(tmp_path):
         return run_dir, json.loads((run_dir / "metrics.json").read_text())
 
     return run
+
+
+@pytest.fixture
+def photo_folder(tmp_path) -> Path:
+    """PATH/<class>/<image>.jpg: 3 classes (cat, dog, owl) × 5 noise photos of 40×50 RGB, the
+    kind of small, non-square set a user points `--dataset folder:PATH` at."""
+    rng = np.random.default_rng(0)
+    for name in ("cat", "dog", "owl"):
+        (tmp_path / "photos" / name).mkdir(parents=True)
+        for i in range(5):
+            pixels = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "photos" / name / f"{i}.jpg")
+    return tmp_path / "photos"

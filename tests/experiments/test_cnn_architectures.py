@@ -1,5 +1,7 @@
 """`cnn-architectures`: the CNN table, the MLP-vs-CNN tables and chart, from the smoke run."""
 
+import csv
+
 import pytest
 
 
@@ -20,3 +22,12 @@ def test_smoke_run_through_the_cli_compares_cnns_with_mlps(smoke_run):
     assert metrics["families.mlp.models"] == 1
     report = (run_dir / "report.md").read_text()
     assert "at this scale:** the best CNN reached" in report
+
+
+def test_non_square_photos_size_each_cnn_by_height_and_width(smoke_run, photo_folder):
+    run_dir, _ = smoke_run("cnn-architectures", "--dataset", f"folder:{photo_folder}")
+    with open(run_dir / "tables" / "cnns.csv") as f:
+        first = next(csv.DictReader(f))
+    # smoke CNN-1 (8, 16) on 3×40×50: convolutions 3·8·9 + 8 and 8·16·9 + 16, then the
+    # 16 × 20 × 25 map (stride 2: ceil of half of each side) densely to 3 classes
+    assert int(first["parameters"]) == 224 + 1168 + 16 * 20 * 25 * 3 + 3

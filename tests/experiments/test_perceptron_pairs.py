@@ -26,3 +26,11 @@ def test_mnist_one_versus_zero_is_nearly_perfect(smoke_run, require_data):
     _, metrics = smoke_run("perceptron-pairs", "--dataset", "mnist", "--set", "pairs=1-0,4-9")
     assert metrics["pairs.1_0.test_acc"] > 0.97
     assert metrics["pairs.1_0.test_acc"] > metrics["pairs.4_9.test_acc"]
+
+
+def test_rgb_photos_of_any_size_give_one_weight_image_per_pair(smoke_run, photo_folder):
+    run_dir, metrics = smoke_run(
+        "perceptron-pairs", "--dataset", f"folder:{photo_folder}", "--set", "pairs=cat-owl"
+    )
+    assert (run_dir / "figures" / "weights.png").is_file()
+    assert "3 channels' weights summed per pixel" in (run_dir / "report.md").read_text()

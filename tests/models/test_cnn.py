@@ -55,7 +55,7 @@ def test_cnn1_computes_convolutions_with_the_stated_strides():
     h = F.relu(F.conv2d(x, model.conv1.weight, model.conv1.bias, stride=1, padding=1))
     h = F.relu(F.conv2d(h, model.conv2.weight, model.conv2.bias, stride=2, padding=1))
     h = F.relu(F.conv2d(h, model.conv3.weight, model.conv3.bias, stride=2, padding=1))
-    assert h.shape == (3, 8, 7, 7) and model.feature_size == 7
+    assert h.shape == (3, 8, 7, 7) and model.feature_size == (7, 7)
     expected = F.linear(h.flatten(1), model.fc.weight, model.fc.bias)
     assert torch.allclose(model(x), expected, atol=1e-5)
     assert model.conv_names() == ["conv1", "conv2", "conv3"]
@@ -65,7 +65,7 @@ def test_pooling_variant_and_head():
     # fcn-vs-cnn's CNN: conv + 2x2 max-pool twice, 32 -> 16 -> 8, then hidden 64, then 36
     model = CNN((16, 32), image_size=32, num_classes=36, strides=(2, 2), pool=True, head=(64,))
     assert [m.stride for m in (model.conv1, model.conv2)] == [(1, 1), (1, 1)]
-    assert model.feature_size == 8
+    assert model.feature_size == (8, 8)
     by_hand = _conv(1, 16) + _conv(16, 32) + _dense(32 * 8 * 8, 64) + _dense(64, 36)
     assert count_parameters(model) == by_hand
     x = torch.randn(2, 1, 32, 32)
@@ -81,6 +81,13 @@ def test_rgb_input_and_registry():
     assert model.conv1.weight.shape == (8, 3, 5, 5)
     assert count_parameters(model) == _conv(3, 8, 5) + _dense(8 * 16 * 16, 4)
     assert model(torch.zeros(1, 3, 16, 16)).shape == (1, 4)
+
+
+def test_a_rectangular_image_sizes_the_dense_layer_by_height_and_width():
+    model = CNN((8, 16), in_chans=3, num_classes=5, image_size=(40, 50))
+    assert model.feature_size == (20, 25)  # stride 1, then 2: ceil(40 / 2), ceil(50 / 2)
+    assert model.fc.in_features == 16 * 20 * 25
+    assert model(torch.zeros(2, 3, 40, 50)).shape == (2, 5)
 
 
 def test_refused_settings():

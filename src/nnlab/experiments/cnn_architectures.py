@@ -83,7 +83,7 @@ SCALES = {
 def run(cfg: Config, ctx) -> None:
     """Train the CNNs (and MLPs), then report both tables, the curves and the bubble chart."""
     train, test = load_pair(ctx, cfg)
-    channels, height, _ = train.image_shape
+    channels, *size = train.image_shape
     rows, histories = train_models(
         ctx,
         cfg,
@@ -92,7 +92,7 @@ def run(cfg: Config, ctx) -> None:
         "CNN",
         [parse_widths(spec, setting="cnns") for spec in cfg.cnns],
         lambda widths: CNN(
-            widths, in_chans=channels, num_classes=train.num_classes, image_size=height
+            widths, in_chans=channels, num_classes=train.num_classes, image_size=tuple(size)
         ),
         column="layers",
     )

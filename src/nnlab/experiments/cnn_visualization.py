@@ -103,9 +103,9 @@ def run(cfg: Config, ctx) -> None:
     train, test = load_pair(ctx, cfg)
     targets = [_class_index(test, name) for name in cfg.digits]
     widths = parse_widths(cfg.channels)
-    channels, height, _ = train.image_shape
+    channels, *size = train.image_shape
     ctx.seed_torch("init/cnn")
-    model = CNN(widths, in_chans=channels, num_classes=train.num_classes, image_size=height)
+    model = CNN(widths, in_chans=channels, num_classes=train.num_classes, image_size=tuple(size))
     history, train_scores, test_scores = train_and_score(
         ctx,
         "cnn",

@@ -165,7 +165,7 @@ def _dataset(cfg: Config, ctx) -> str:
 
 def _models(cfg: Config, ctx, train: ImageSet) -> dict[str, torch.nn.Module]:
     """The FCN and the CNN, each from its own seeded initialisation."""
-    channels, height, _ = train.image_shape
+    channels, *size = train.image_shape
     ctx.seed_torch("init/fcn")
     fcn = MLP(
         train.x[0].numel(),
@@ -180,7 +180,7 @@ def _models(cfg: Config, ctx, train: ImageSet) -> dict[str, torch.nn.Module]:
         widths,
         in_chans=channels,
         num_classes=train.num_classes,
-        image_size=height,
+        image_size=tuple(size),
         strides=[2] * len(widths),
         pool=True,
     )

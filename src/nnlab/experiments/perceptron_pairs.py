@@ -133,17 +133,19 @@ def run(cfg: Config, ctx) -> None:
         _mistake_curves(curves),
         caption="Mistake rate (updates per image) of each pass over the training images.",
     )
-    side = train.image_shape[1:]
+    channels = train.image_shape[0]
     ctx.figure(
         "weights",
         tile_grid(
-            np.stack(weights).reshape(-1, *side),  # [pairs, H·W] -> [pairs, H, W]
+            # [pairs, C·H·W] -> [pairs, H, W], an RGB image's three weights per pixel summed
+            np.stack(weights).reshape(-1, *train.image_shape).sum(axis=1),
             columns=len(weights),
             titles=[r["pair"] for r in rows],
             scale="signed",
         ),
-        caption="Each pair's weight vector as an image (red: evidence for the first digit, "
-        "blue: for the second; one colour scale for all).",
+        caption="Each pair's weight vector as an image (red: evidence for the first class, "
+        "blue: for the second; one colour scale for all)"
+        + (f", its {channels} channels' weights summed per pixel." if channels > 1 else "."),
     )
     ctx.figure(
         "generalisation_gap",

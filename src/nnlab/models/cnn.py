@@ -30,8 +30,8 @@ class CNN(nn.Sequential):
         Image channels (1 grey, 3 RGB).
     num_classes : int
         Outputs.
-    image_size : int
-        Height = width of the input, to size the first dense layer.
+    image_size : int or (int, int)
+        Height = width of the input, or its (height, width), to size the first dense layer.
     strides : sequence of int, optional
         Stride of each convolution; default 1 for the first and 2 for the others.
     pool : bool
@@ -44,9 +44,9 @@ class CNN(nn.Sequential):
     activation : str
         "relu", "sigmoid" or "tanh", after every convolution and hidden dense layer.
 
-    Input [B, in_chans, image_size, image_size]; output logits [B, num_classes]. A convolution
-    from c to c' channels has k*k*c*c' + c' parameters, a dense layer from n to n' has
-    n*n' + n'; the first dense layer sees channels[-1] * s * s inputs, s being the last map size
+    Input [B, in_chans, height, width]; output logits [B, num_classes]. A convolution from c to
+    c' channels has k*k*c*c' + c' parameters, a dense layer from n to n' has n*n' + n'; the
+    first dense layer sees channels[-1] * h * w inputs, (h, w) being the last map's size
     (`feature_size`).
     """
 
@@ -56,7 +56,7 @@ class CNN(nn.Sequential):
         *,
         in_chans: int = 1,
         num_classes: int = 10,
-        image_size: int = 28,
+        image_size: int | tuple[int, int] = 28,
         strides: Sequence[int] | None = None,
         pool: bool = False,
         kernel_size: int = 3,
@@ -64,7 +64,8 @@ class CNN(nn.Sequential):
         activation: str = "relu",
     ):
         channels = check_widths("CNN", channels)
-        check_widths("CNN", [in_chans, num_classes, image_size, kernel_size, *head])
+        height, width = (image_size, image_size) if isinstance(image_size, int) else image_size
+        check_widths("CNN", [in_chans, num_classes, height, width, kernel_size, *head])
         if not channels:
             raise ConfigError("CNN needs at least one convolution; e.g. channels=(32, 64, 128).")
         if kernel_size % 2 == 0:
@@ -78,32 +79,32 @@ class CNN(nn.Sequential):
             )
         act = activation_class(activation)
         layers: OrderedDict[str, nn.Module] = OrderedDict()
-        size, previous = image_size, in_chans
-        for i, (width, stride) in enumerate(zip(channels, strides, strict=True), start=1):
+        size, previous = (height, width), in_chans
+        for i, (out, stride) in enumerate(zip(channels, strides, strict=True), start=1):
             conv_stride = 1 if pool else stride
             layers[f"conv{i}"] = nn.Conv2d(
-                previous, width, kernel_size, stride=conv_stride, padding=kernel_size // 2
+                previous, out, kernel_size, stride=conv_stride, padding=kernel_size // 2
             )
             layers[f"act{i}"] = act()
-            size = (size - 1) // conv_stride + 1  # "same" padding: ceil(size / stride)
+            size = tuple((s - 1) // conv_stride + 1 for s in size)  # "same": ceil(s / stride)
             if pool and stride > 1:
                 layers[f"pool{i}"] = nn.MaxPool2d(stride)
-                size //= stride
-            if size < 1:
+                size = tuple(s // stride for s in size)
+            if min(size) < 1:
                 raise ConfigError(
-                    f"CNN: a {image_size}×{image_size} image shrinks to nothing after "
+                    f"CNN: a {height}×{width} image shrinks to nothing after "
                     f"convolution {i} (strides {strides}); use fewer layers or stride 1."
                 )
-            previous = width
-        layers["flatten"] = nn.Flatten()  # [B, C, s, s] -> [B, C * s * s]
-        features = previous * size * size
-        for j, width in enumerate(head, start=1):
-            layers[f"hidden{j}"] = nn.Linear(features, width)
+            previous = out
+        layers["flatten"] = nn.Flatten()  # [B, C, h, w] -> [B, C * h * w]
+        features = previous * size[0] * size[1]
+        for j, hidden in enumerate(head, start=1):
+            layers[f"hidden{j}"] = nn.Linear(features, hidden)
             layers[f"hidden_act{j}"] = act()
-            features = width
+            features = hidden
         layers["fc"] = nn.Linear(features, num_classes)
         super().__init__(layers)
-        #: height = width of the last feature map
+        #: (height, width) of the last feature map
         self.feature_size = size
 
     def conv_names(self) -> list[str]:
