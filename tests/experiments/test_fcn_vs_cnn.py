@@ -31,3 +31,12 @@ def test_missing_nist36_is_replaced_by_hand36_and_said_at_the_top(tmp_path, requ
     top = (ctx.run.path / "report.md").read_text().split("## What this tests")[0]
     assert "nist36 is not in the data folder" in top and "uses `hand36` instead" in top
     assert "Data: hand36, 720 training" in (ctx.run.path / "report.md").read_text()
+
+
+def test_a_folder_without_a_valid_split_gets_one_held_out_of_train(smoke_run, photo_folder):
+    """15 photos: 3 to test (the folder's 80/20), then 2 of the other 12 (20%, one per class
+    for two of the three) held out to validate, 10 left to train on."""
+    run_dir, _ = smoke_run("fcn-vs-cnn", "--dataset", f"folder:{photo_folder}")
+    report = (run_dir / "report.md").read_text()
+    assert "2 of its 12 training images (20%, stratified by class) are held out" in report
+    assert "10 training, 2 validation and 3 test images" in report

@@ -13,8 +13,8 @@ from typing import Any
 import torch
 
 from nnlab import data
-from nnlab.data import ImageSet
-from nnlab.errors import MissingDataError
+from nnlab.data import ImageSet, split
+from nnlab.errors import MissingDataError, UnknownNameError
 from nnlab.runs import Run
 from nnlab.train import Checkpoint, History, ProgressBar, fit
 
@@ -101,6 +101,32 @@ class Context:
                 f"embedded `{fallback}` set instead: its numbers are not {dataset}'s. ({exc})"
             )
             return data.load(fallback, split, limit=limit, seed=self.seed)
+
+    def load_validation(
+        self,
+        dataset: str,
+        train: ImageSet,
+        *,
+        limit: int | None = None,
+        fallback: str | None = None,
+        fraction: float = 0.2,
+    ) -> tuple[ImageSet, ImageSet]:
+        """(train, valid): `dataset`'s own validation split, or a stratified `fraction` of `train`.
+
+        A set without a `valid` split (a user's folder, an embedded substitute) has its
+        validation images held out of `train`, and the report says so.
+        """
+        try:
+            return train, self.load(dataset, "valid", limit=limit, fallback=fallback)
+        except UnknownNameError:
+            kept, valid = split(
+                train, (1 - fraction, fraction), seed=self.seed, names=("train", "valid")
+            )
+            self.note(
+                f"{train.name} has no validation split, so {len(valid):,} of its {len(train):,} "
+                f"training images ({fraction:.0%}, stratified by class) are held out to validate."
+            )
+            return kept, valid
 
     def fit(
         self, name: str, model: torch.nn.Module, train: ImageSet, val=None, **kwargs

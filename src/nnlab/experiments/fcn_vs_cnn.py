@@ -88,14 +88,11 @@ SCALES = {
 def run(cfg: Config, ctx) -> None:
     """Train the FCN and the CNN alike; report both sets of curves and the final table."""
     name = _dataset(cfg, ctx)
-    train, valid, test = (
+    train, test = (
         ctx.load(name, split, limit=limit, fallback="glyphs36")
-        for split, limit in (
-            ("train", cfg.train_limit),
-            ("valid", cfg.valid_limit),
-            ("test", cfg.test_limit),
-        )
+        for split, limit in (("train", cfg.train_limit), ("test", cfg.test_limit))
     )
+    train, valid = ctx.load_validation(name, train, limit=cfg.valid_limit, fallback="glyphs36")
     for note in {*train.notes, *valid.notes, *test.notes}:
         ctx.note(note)
     ctx.note(

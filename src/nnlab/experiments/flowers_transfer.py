@@ -31,8 +31,8 @@ import torch
 from torch import nn
 
 from nnlab.analysis.plots import learning_curves
-from nnlab.data import ImageSet, split, transforms
-from nnlab.errors import ConfigError, UnknownNameError
+from nnlab.data import ImageSet, transforms
+from nnlab.errors import ConfigError
 from nnlab.experiments.catalog import Experiment, register
 from nnlab.experiments.config import check_positive
 from nnlab.experiments.transfer import (
@@ -118,11 +118,9 @@ class ScratchCNN(nn.Module):
 def _load_splits(cfg: Config, ctx) -> tuple[ImageSet, ImageSet, ImageSet]:
     """train, validation and test: the set's own, or validation carved out of train."""
     train, test = load_splits(ctx, cfg)
-    try:
-        val = ctx.load(cfg.dataset, "valid", limit=cfg.test_limit, fallback="digits")
-    except UnknownNameError:  # (the substitute has no `valid` split either)
-        fractions = (1 - cfg.val_fraction, cfg.val_fraction)
-        train, val = split(train, fractions, seed=cfg.seed, names=("train", "valid"))
+    train, val = ctx.load_validation(
+        cfg.dataset, train, limit=cfg.test_limit, fallback="digits", fraction=cfg.val_fraction
+    )
     for note in dict.fromkeys(val.notes):
         if note not in (*train.notes, *test.notes):
             ctx.note(note)

@@ -115,7 +115,8 @@ def load_character_splits(
 
     hand36 is real NIST handwriting (EMNIST letters + MNIST digits) in NIST36's look and class
     order, so it replaces NIST36 at every scale; below full scale, a missing hand36 falls back
-    further to `fallback` (through `ctx.load`, which says so).
+    further to `fallback` (through `ctx.load`, which says so). A set without a `valid` split (a
+    user's folder) has one held out of `train` (`ctx.load_validation`).
     """
     if dataset == "nist36":
         try:
@@ -128,7 +129,16 @@ def load_character_splits(
                 "sizes. Its numbers are hand36's, not NIST36's."
             )
             dataset = "hand36"
-    return {s: ctx.load(dataset, s, limit=n, fallback=fallback) for s, n in limits.items()}
+    sets = {
+        s: ctx.load(dataset, s, limit=n, fallback=fallback)
+        for s, n in limits.items()
+        if s != "valid"
+    }
+    if "valid" in limits:
+        sets["train"], sets["valid"] = ctx.load_validation(
+            dataset, sets["train"], limit=limits["valid"], fallback=fallback
+        )
+    return sets
 
 
 def flat_pixels(images: ImageSet, dtype: str = "float64") -> tuple[np.ndarray, np.ndarray]:
