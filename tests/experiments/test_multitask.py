@@ -40,6 +40,15 @@ def test_bad_groups_are_explained(groups, message):
         group_map(groups, FASHION)
 
 
+def test_the_suggested_groups_fit_the_dataset():
+    classes = ("cat", "dog", "owl")
+    with pytest.raises(ConfigError) as caught:
+        group_map(Config().groups, classes)
+    suggested = str(caught.value).split("--set 'groups=")[1].rstrip("'")
+    names, label_map = group_map(tuple(suggested.split(",")), classes)
+    assert names == ["first", "second"] and label_map == [0, 0, 1]
+
+
 def test_smoke_run_through_the_cli_compares_mtl_with_single_task_nets(smoke_run):
     run_dir, metrics = smoke_run("multitask")
     for name in ("models", "savings"):

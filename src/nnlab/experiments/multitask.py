@@ -114,7 +114,8 @@ def group_map(specs, classes) -> tuple[list[str], list[int]]:
             if member not in classes:
                 raise ConfigError(
                     f"groups: {member!r} (in group {name.strip()!r}) is not a class of the "
-                    f"dataset; its classes are: {', '.join(classes)}."
+                    f"dataset; its classes are: {', '.join(classes)}. Set groups for this "
+                    f"dataset, e.g. --set '{_example_groups(classes)}'"
                 )
             if member in owner:
                 raise ConfigError(
@@ -125,10 +126,16 @@ def group_map(specs, classes) -> tuple[list[str], list[int]]:
     missing = [c for c in classes if c not in owner]
     if missing:
         raise ConfigError(
-            f"groups: the classes {', '.join(missing)} are in no group; put every class in one "
-            "(set groups for this dataset, e.g. --set groups=a=A|B,b=C|D)."
+            f"groups: the classes {', '.join(missing)} are in no group; put every class in one, "
+            f"e.g. --set '{_example_groups(classes)}'"
         )
     return names, [names.index(owner[c]) for c in classes]
+
+
+def _example_groups(classes) -> str:
+    """A `--set groups=...` for `classes` (first half, second half), for error messages."""
+    half = (len(classes) + 1) // 2
+    return f"groups=first={'|'.join(classes[:half])},second={'|'.join(classes[half:])}"
 
 
 def run(cfg: Config, ctx) -> None:
