@@ -2,13 +2,18 @@
 
 import pytest
 
+from nnlab.errors import ConfigError
 from nnlab.experiments.perceptron_pairs import _pair
 
 
 def test_pairs_name_classes_and_the_first_is_positive():
     assert _pair("8-3", tuple("0123456789")) == (8, 3)
-    with pytest.raises(Exception, match="not classes"):
-        _pair("8-X", tuple("0123456789"))
+    for bad in ("8-X", "8", "8-3-1", "3-3", ""):
+        with pytest.raises(ConfigError, match="not two different classes.*e.g. --set pairs=0-1"):
+            _pair(bad, tuple("0123456789"))
+    fashion = ("T-shirt/top", "Trouser", "Pullover")
+    assert _pair("T-shirt/top-Trouser", fashion) == (0, 1)
+    assert _pair("Pullover-T-shirt/top", fashion) == (2, 0)
 
 
 def test_smoke_run_reports_curves_weights_and_gaps(smoke_run):

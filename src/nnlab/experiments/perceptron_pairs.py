@@ -156,13 +156,15 @@ def run(cfg: Config, ctx) -> None:
 
 
 def _pair(text: str, classes: tuple[str, ...]) -> tuple[int, int]:
-    names = text.split("-")
-    unknown = [n for n in names if n not in classes]
-    if unknown:
-        raise ConfigError(
-            f"pairs: {unknown} in {text!r} are not classes of this dataset ({', '.join(classes)})."
-        )
-    return classes.index(names[0]), classes.index(names[1])
+    """Class indices of "first-second"; a class name may hold "-" itself ("T-shirt/top")."""
+    for cut in (i for i, char in enumerate(text) if char == "-"):
+        first, second = text[:cut], text[cut + 1 :]
+        if first in classes and second in classes and first != second:
+            return classes.index(first), classes.index(second)
+    raise ConfigError(
+        f"pairs: {text!r} is not two different classes of this dataset joined by '-'; its "
+        f"classes are {', '.join(classes)}, e.g. --set pairs={classes[0]}-{classes[1]}"
+    )
 
 
 def _two(X, y, a: int, b: int):
