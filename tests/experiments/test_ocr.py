@@ -1,5 +1,10 @@
 """`ocr`: the smoke run through the CLI reads rendered pages and writes its report and texts."""
 
+import pytest
+
+from nnlab.errors import NnlabError
+from nnlab.experiments.runner import run_experiment
+
 
 def test_smoke_run_through_the_cli_reads_rendered_pages(smoke_run, monkeypatch):
     # one torch thread: the smoke network is tiny, and on a CPU shared with other processes two
@@ -20,3 +25,16 @@ def test_smoke_run_through_the_cli_reads_rendered_pages(smoke_run, monkeypatch):
     assert "character accuracy on every image" in report
     html = (run_dir / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 2
+
+
+def test_an_image_that_is_not_one_is_refused_before_the_classifier_trains(tmp_path):
+    (tmp_path / "note.jpg").write_text("not a photo")
+    with pytest.raises(NnlabError, match="note.jpg: cannot decode"):
+        run_experiment(
+            "ocr",
+            scale="smoke",
+            overrides={"image": str(tmp_path / "note.jpg")},
+            runs_dir=tmp_path / "runs",
+        )
+    (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    assert not list(run_dir.glob("checkpoints/*"))  # no minutes spent training first

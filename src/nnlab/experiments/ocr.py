@@ -103,13 +103,13 @@ SCALES = {
 
 def run(cfg: Config, ctx) -> None:
     """Train (or reuse) the classifier, then read every input and score it against its truth."""
-    model = _classifier(cfg, ctx)
-    inputs = _inputs(cfg, ctx)
+    inputs = _inputs(cfg, ctx)  # first: a bad image= is refused before minutes of training
     if not inputs:
         raise MissingDataError(
             "the ocr run has nothing to read: no photos in ocr-photos/ (photos=true), pages=0 "
             "and no image. Set pages=2, pass --set image=PATH, or put photos in the data folder."
         )
+    model = _classifier(cfg, ctx)
     text_dir = ctx.run.path / "text"
     text_dir.mkdir(exist_ok=True)
     rows = []
