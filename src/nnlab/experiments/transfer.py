@@ -212,7 +212,7 @@ def _from_run(ctx, ref: str, model: nn.Module) -> tuple[dict[str, torch.Tensor],
         listing = ", ".join(f.stem for f in files) or "none"
         why = "none of them holds" if not fits else "several of them hold"
         raise ConfigError(
-            f"weights=run:{ref}: {why} a {type(model).__name__} backbone (checkpoints: "
+            f"weights=run:{ref}: {why} a backbone that fits {type(model).__name__} (checkpoints: "
             f"{listing}); name one with run:{run_id}/<checkpoint>."
         )
     file, state = fits[0]
