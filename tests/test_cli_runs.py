@@ -59,6 +59,7 @@ def test_list_of_one_experiment_shows_its_settings_per_scale(capsys):
         (["run", "spatial-locality", "--device", "tpu"], "tpu"),
         (["run"], "name an experiment"),
         (["run", "spatial-locality", "--resume", "x"], "--resume continues a run"),
+        (["run", "--resume", "x", "--scale", "smoke"], "--resume continues a run"),
         (["run", "--resume", "nope"], "nope"),
     ],
 )

@@ -373,7 +373,6 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scale",
         choices=("smoke", "quick", "full"),
-        default="quick",
         help="smoke: seconds; quick: minutes on a laptop CPU (default); full: the study's setting",
     )
     parser.add_argument("--dataset", metavar="NAME", help="dataset to use (`nnlab data list`)")
@@ -393,7 +392,11 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="on a GPU, train in plain float32 without bf16, channels-last or torch.compile",
     )
-    parser.add_argument("--resume", metavar="RUN", help="continue an interrupted run (id or path)")
+    parser.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue an interrupted run (id or path); with --all, a book (its page's name)",
+    )
     _runs_dir_argument(parser)
 
 
@@ -405,7 +408,7 @@ def _run(args: argparse.Namespace) -> int:
         return _run_all(args, progress)
     try:
         if args.resume:
-            if args.experiment or args.settings or args.dataset or args.seed is not None:
+            if any((args.experiment, args.settings, args.dataset, args.seed, args.scale)):
                 raise ConfigError(
                     "--resume continues a run with its own settings; give only the run "
                     "(and optionally --device / --out)."
@@ -426,7 +429,7 @@ def _run(args: argparse.Namespace) -> int:
                     overrides[key] = value
             ctx = run_experiment(
                 args.experiment,
-                scale=args.scale,
+                scale=args.scale or "quick",
                 overrides=overrides,
                 device=args.device,
                 runs_dir=args.out,
@@ -445,22 +448,31 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_all(args: argparse.Namespace, progress) -> int:
     """`nnlab run --all`: the whole book; exit status 1 when an experiment did not finish."""
-    from nnlab.experiments.book import run_all
+    from nnlab.experiments.book import resume_book, run_all
     from nnlab.runs import RunIndex
 
-    if args.experiment or args.settings or args.dataset or args.resume:
+    if args.experiment or args.settings or args.dataset:
         raise ConfigError(
             "--all runs every experiment with its own settings at one --scale; give no ID, "
-            "--set, --dataset or --resume with it (only --scale, --seed, --device, --out)."
+            "--set or --dataset with it (only --scale, --seed, --device, --out, or --resume "
+            "BOOK)."
         )
-    page, entries = run_all(
-        args.scale,
-        overrides=None if args.seed is None else {"seed": args.seed},
-        device=args.device,
-        runs_dir=args.out,
-        console=progress,
-        accelerate=args.accelerate,
-    )
+    if args.resume and (args.scale or args.seed is not None):
+        raise ConfigError(
+            "--all --resume BOOK finishes a book at its own scale and seed; give no --scale or "
+            "--seed with it."
+        )
+    where = {
+        "device": args.device,
+        "runs_dir": args.out,
+        "console": progress,
+        "accelerate": args.accelerate,
+    }
+    if args.resume:
+        page, entries = resume_book(args.resume, **where)
+    else:
+        seed = None if args.seed is None else {"seed": args.seed}
+        page, entries = run_all(args.scale or "quick", overrides=seed, **where)
     index = RunIndex(page.parent / "index.sqlite")
     table = _table("experiment", "status", "duration", "name")
     unfinished = 0

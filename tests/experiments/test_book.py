@@ -1,5 +1,6 @@
 """`nnlab run --all`: every experiment in order, failures recorded, one page linking the runs."""
 
+import json
 from dataclasses import dataclass
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from nnlab.cli import main
 from nnlab.errors import MissingDataError
 from nnlab.experiments import EXPERIMENTS, Experiment, ExperimentConfig
-from nnlab.experiments.book import run_all
+from nnlab.experiments.book import resume_book, run_all
 from nnlab.runs import RunIndex
 
 
@@ -29,18 +30,28 @@ def _ctrl_c(cfg, ctx):
     raise KeyboardInterrupt
 
 
+def _ctrl_c_once(cfg, ctx):
+    """Interrupted the first time, done when resumed (a marker in its run folder)."""
+    marker = ctx.run.path / "was-interrupted"
+    if not marker.exists():
+        marker.touch()
+        raise KeyboardInterrupt
+    ctx.table("result", [{"resumed": True}])
+
+
 def _experiment(id_, run, study="A", scales=None):
     return Experiment(id_, f"The {id_} experiment", "s", "d", study, _Config, run, scales or {})
 
 
 @pytest.fixture
 def fakes(monkeypatch):
-    """Four experiments in the registry for this test only: by id."""
+    """Five experiments in the registry for this test only: by id."""
     made = {
         "book-fine": _experiment("book-fine", _fine),
         "book-no-data": _experiment("book-no-data", _no_data, study="C"),
         "book-refused": _experiment("book-refused", _fine, scales={"smoke": {"nope": 1}}),
         "book-ctrl-c": _experiment("book-ctrl-c", _ctrl_c),
+        "book-ctrl-c-once": _experiment("book-ctrl-c-once", _ctrl_c_once),
     }
     for id_, experiment in made.items():
         monkeypatch.setitem(EXPERIMENTS._entries, id_, experiment)
@@ -78,11 +89,41 @@ def test_ctrl_c_stops_the_book_and_the_page_lists_what_ran(fakes, tmp_path):
     assert statuses == ["done", "interrupted"]
 
 
-@pytest.mark.parametrize(
-    "extra", [["mnist-mlp"], ["--set", "epochs=2"], ["--dataset", "mnist"], ["--resume", "x"]]
-)
+@pytest.mark.parametrize("extra", [["mnist-mlp"], ["--set", "epochs=2"], ["--dataset", "mnist"]])
 def test_all_refuses_settings_meant_for_one_experiment(extra, tmp_path, capsys):
     status = main(["run", "--all", "--scale", "smoke", "--out", str(tmp_path), *extra])
     assert status == 2
     assert "--all runs every experiment with its own settings" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # refused before anything ran
+
+
+def test_a_resumed_book_keeps_done_runs_resumes_the_interrupted_and_runs_the_rest(fakes, tmp_path):
+    chosen = [fakes["book-fine"], fakes["book-ctrl-c-once"], fakes["book-no-data"]]
+    with pytest.raises(KeyboardInterrupt):
+        run_all("smoke", experiments=chosen, runs_dir=tmp_path, overrides={"seed": 5})
+    (state,) = tmp_path.glob("book-*-smoke.json")
+    first = json.loads(state.read_text())["runs"]
+    assert list(first) == ["book-fine", "book-ctrl-c-once"]  # no-data never started
+    page, entries = resume_book(state.stem, runs_dir=tmp_path)
+    assert page == state.with_suffix(".html")  # the same page, rewritten
+    by_label = {e.label: e for e in entries}
+    assert by_label["book-fine"].run_id == first["book-fine"]  # kept, not run again
+    assert by_label["book-ctrl-c-once"].run_id == first["book-ctrl-c-once"]  # resumed in place
+    index = RunIndex(tmp_path / "index.sqlite")
+    assert [r.experiment for r in index.runs()].count("book-fine") == 1
+    assert index.get(first["book-ctrl-c-once"]).status == "done"
+    no_data = index.get(by_label["book-no-data"].run_id)
+    assert no_data.status == "failed" and no_data.config["seed"] == 5  # the book's own seed
+    assert "3 done" not in page.read_text() and "2 done" in page.read_text()
+    again_page, again = resume_book(str(page), runs_dir=tmp_path / "elsewhere")  # by its path
+    assert again_page == page and [e.run_id for e in again][:2] == [e.run_id for e in entries][:2]
+
+
+def test_resuming_a_book_that_is_not_there_lists_the_books(tmp_path, capsys):
+    (tmp_path / "book-20261206-101500-quick.json").write_text("{}")
+    status = main(["run", "--all", "--resume", "book-x", "--out", str(tmp_path)])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "No book 'book-x'" in err and "Latest: book-20261206-101500-quick." in err
+    assert main(["run", "--all", "--resume", "book-x", "--scale", "full"]) == 2
+    assert "at its own scale and seed" in capsys.readouterr().err

@@ -108,6 +108,13 @@ def resume_experiment(
     The experiment runs again from the top; every model it trains picks up from its checkpoint,
     so finished models are not retrained and an interrupted one goes on from its last save.
     """
+    return execute(*reopen_run(run_ref, device, runs_dir, console, accelerate))
+
+
+def reopen_run(
+    run_ref: str, device: str | None, runs_dir: Path | None, console: Any, accelerate: bool
+) -> tuple[Experiment, ExperimentConfig, Context]:
+    """The experiment, settings and context of an interrupted or failed run, not yet resumed."""
     run = Run.open(run_ref, runs_dir or default_runs_dir())
     experiment = EXPERIMENTS.get(run.experiment)
     scale = json.loads((run.path / "run.json").read_text())["scale"]
@@ -126,7 +133,7 @@ def resume_experiment(
         console=console,
         accelerate=accelerate,
     )
-    return execute(experiment, cfg, ctx)
+    return experiment, cfg, ctx
 
 
 def execute(experiment: Experiment, cfg: ExperimentConfig, ctx: Context) -> Context:
