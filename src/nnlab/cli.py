@@ -535,15 +535,10 @@ def _local_time(iso: str) -> str:
 
 
 def _duration(record) -> str:
-    """How long a run took, from its start to its end; empty while it has not ended."""
-    from datetime import datetime
+    """How long a run ran (a resumed run: its sessions, not the gaps); empty until it ends."""
+    from nnlab.runs.report import format_duration, run_seconds
 
-    from nnlab.runs.report import format_duration
-
-    if not record.ended:
-        return ""
-    took = datetime.fromisoformat(record.ended) - datetime.fromisoformat(record.started)
-    return format_duration(took.total_seconds())
+    return format_duration(run_seconds(record)) if record.ended else ""
 
 
 #: how each run status of `nnlab runs` is coloured on a terminal

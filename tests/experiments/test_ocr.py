@@ -29,7 +29,7 @@ def test_smoke_run_through_the_cli_reads_rendered_pages(smoke_run, monkeypatch):
 
 def test_an_image_that_is_not_one_is_refused_before_the_classifier_trains(tmp_path):
     (tmp_path / "note.jpg").write_text("not a photo")
-    with pytest.raises(NnlabError, match="note.jpg: cannot decode"):
+    with pytest.raises(NnlabError, match="note.jpg: cannot decode the image .not in an image"):
         run_experiment(
             "ocr",
             scale="smoke",

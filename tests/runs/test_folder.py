@@ -271,12 +271,19 @@ def test_a_killed_run_is_interrupted_and_resumes_by_id_and_by_path(tmp_path):
     assert row["status"] == "running" and row["pid"] == os.getpid()
     info = json.loads((folder / "run.json").read_text())
     assert info["started"] == started and len(info["resumed"]) == 1
+    assert info["seconds_before"] == 0.0  # the killed session recorded no time
+    time.sleep(0.2)
     run.finish("interrupted")
+    first = json.loads((folder / "run.json").read_text())["seconds"]
+    assert 0.2 <= first < 30
 
+    time.sleep(1.5)  # idle between sessions: not the run's time
     again = Run.open(folder, tmp_path / "elsewhere")  # a folder path needs no runs_dir
     assert again.id == run_id and again.runs_dir == tmp_path
     assert len(json.loads((folder / "run.json").read_text())["resumed"]) == 2
     again.finish("done")
+    info = json.loads((folder / "run.json").read_text())
+    assert info["seconds_before"] == first and first <= info["seconds"] < first + 1.5
     assert _row(tmp_path / "index.sqlite", run_id)["status"] == "done"
     with pytest.raises(ConfigError, match="nothing to resume"):
         Run.open(run_id, tmp_path)

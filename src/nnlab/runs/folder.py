@@ -188,16 +188,22 @@ class Run:
                 _refuse_resume(run, status)
         if status == "done":
             _refuse_resume(run, status)
+        # the time spent in the sessions so far, not the idle time between them (a killed
+        # session recorded no end: its time is unknown and left out)
+        before = info["seconds"] if info.get("seconds") is not None else info.get("seconds_before")
+        now = _now()
         info.update(
             status="running",
-            resumed=[*info.get("resumed", []), _iso(_now())],
+            resumed=[*info.get("resumed", []), _iso(now)],
             ended=None,
             seconds=None,
+            seconds_before=before or 0.0,
             error=None,
             pid=os.getpid(),
             host=socket.gethostname(),
         )
         write_json(path / "run.json", info)
+        run._started = now
         return run
 
     # -- recording ------------------------------------------------------------------------------
@@ -314,7 +320,9 @@ class Run:
         self._info.update(
             status=status,
             ended=_iso(now),
-            seconds=round((now - self._started).total_seconds(), 3),
+            seconds=round(
+                self._info.get("seconds_before", 0.0) + (now - self._started).total_seconds(), 3
+            ),
             error=error,
             headline=self._headline_names(),
         )

@@ -435,15 +435,24 @@ def write_book_html(
     return path
 
 
+def run_seconds(rec, info: dict | None = None) -> float | None:
+    """The time a run spent running (its sessions, without the gaps between them); None while
+    it has not ended. `info` is its run.json, read when not given."""
+    if info is None:
+        info = _read_json(Path(rec.path) / "run.json")
+    seconds = info.get("seconds")
+    if seconds is None and rec.ended:  # a run.json without it: from the index's times
+        start, end = datetime.fromisoformat(rec.started), datetime.fromisoformat(rec.ended)
+        seconds = (end - start).total_seconds()
+    return seconds
+
+
 def _run_row(runs_dir: Path, rec) -> dict:
     """What the index and book pages show of one run, with a link relative to `runs_dir`."""
     folder = Path(rec.path)
     info = _read_json(folder / "run.json")
     target = folder / "report.html" if (folder / "report.html").exists() else folder
-    seconds = info.get("seconds")
-    if seconds is None and rec.ended:
-        start, end = datetime.fromisoformat(rec.started), datetime.fromisoformat(rec.ended)
-        seconds = (end - start).total_seconds()
+    seconds = run_seconds(rec, info)
     return {
         "id": rec.id,
         "href": quote(Path(os.path.relpath(target, runs_dir)).as_posix()),

@@ -22,6 +22,8 @@ GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", 
 _WIDE_GREY_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 #: what PIL raises on a truncated, garbled or unknown image file
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, ValueError, SyntaxError)
+#: PIL's own words for an unknown format name a BytesIO object, not the file
+_NOT_AN_IMAGE = "not in an image format Pillow reads: JPEG, PNG, BMP, GIF, TIFF, WebP, ..."
 
 
 def decode(data: bytes, source: str, channels: int | None) -> np.ndarray:
@@ -48,8 +50,9 @@ def decode(data: bytes, source: str, channels: int | None) -> np.ndarray:
             channels = channels or (1 if im.mode in GREY_MODES else 3)
             arr = np.asarray(_eight_bit(im).convert(_MODES[channels]))
     except _DECODE_ERRORS as exc:
+        why = _NOT_AN_IMAGE if isinstance(exc, UnidentifiedImageError) else str(exc)
         raise CorruptFileError(
-            f"{source}: cannot decode the image ({exc}). Replace or delete the file."
+            f"{source}: cannot decode the image ({why}). Replace or delete the file."
         ) from None
     return arr.reshape(arr.shape[0], arr.shape[1], channels)
 
