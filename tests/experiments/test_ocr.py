@@ -38,3 +38,25 @@ def test_an_image_that_is_not_one_is_refused_before_the_classifier_trains(tmp_pa
         )
     (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
     assert not list(run_dir.glob("checkpoints/*"))  # no minutes spent training first
+
+
+def test_a_classifier_trained_by_an_earlier_run_reads_the_same_without_training(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    runs = tmp_path / "runs"
+    first = run_experiment("ocr", scale="smoke", runs_dir=runs).run
+    reused = run_experiment(
+        "ocr", scale="smoke", overrides={"classifier": f"run:{first.id}"}, runs_dir=runs
+    ).run
+    assert not list(reused.path.glob("checkpoints/*"))  # nothing trained
+    for page in ("page_1", "page_2"):  # the same network reads the same pages alike
+        assert (reused.path / "text" / f"{page}.txt").read_text() == (
+            first.path / "text" / f"{page}.txt"
+        ).read_text()
+        assert reused.metrics[f"char_acc.{page}"] == first.metrics[f"char_acc.{page}"]
+    assert f"Classifier: the one run {first.id} trained" in (reused.path / "report.md").read_text()
+    with pytest.raises(NnlabError, match="holds no ocr run 'nope'"):
+        run_experiment("ocr", scale="smoke", overrides={"classifier": "run:nope"}, runs_dir=runs)
+    with pytest.raises(NnlabError, match="classifier must be run:<id>"):
+        run_experiment("ocr", scale="smoke", overrides={"classifier": "x.pt"}, runs_dir=runs)

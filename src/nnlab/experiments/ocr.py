@@ -25,6 +25,7 @@ Choices the study leaves open, made here and exposed as settings:
   with known text), and any image passed as `--set image=PATH` (read, no truth).
 """
 
+import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,9 +42,11 @@ from nnlab.data.formats.image import decode
 from nnlab.data.loaders.nist import NIST36_CLASSES
 from nnlab.data.loaders.ocr_photos import load_ocr_photos
 from nnlab.data.pages import SAMPLE_TEXT, render_page
-from nnlab.errors import ConfigError, MissingDataError
+from nnlab.errors import ConfigError, MissingDataError, UnknownNameError
 from nnlab.experiments.catalog import Experiment, register
 from nnlab.experiments.config import ExperimentConfig, check_positive
+from nnlab.experiments.transfer import checkpoint_model
+from nnlab.models.weights import load_into
 from nnlab.ocr.classifier import Augment, character_cnn
 from nnlab.ocr.read import read_page, standardise
 from nnlab.ocr.score import character_accuracy
@@ -74,9 +77,16 @@ class Config(ExperimentConfig):
     #: one more image to read (no ground truth), e.g. `--set image=note.jpg`
     image: str | None = None
     one_kind_per_word: bool = True
+    #: "run:<id>": read with the classifier an earlier ocr run trained, instead of training one
+    classifier: str | None = None
 
     def __post_init__(self):
         check_positive(self, "epochs", "batch_size", "lr", "train_limit", "test_limit")
+        if self.classifier is not None and not self.classifier.startswith("run:"):
+            raise ConfigError(
+                f"classifier must be run:<id> of an earlier ocr run, got {self.classifier!r}; "
+                "e.g. --set classifier=run:20261206-013529-ocr (`nnlab runs` lists them)."
+            )
         if self.pages < 0:
             raise ConfigError(f"pages must be 0 or more, got {self.pages}.")
         if not self.channels or min(self.channels) <= 0:
@@ -152,6 +162,8 @@ def run(cfg: Config, ctx) -> None:
 
 def _classifier(cfg: Config, ctx) -> torch.nn.Module:
     """The 36-class CNN, trained on `cfg.dataset` (or its fallback) in the crops' look."""
+    if cfg.classifier is not None:
+        return _earlier_classifier(cfg.classifier.removeprefix("run:"), ctx)
     try:
         train = ctx.load(cfg.dataset, "train", limit=cfg.train_limit)
         test = ctx.load(cfg.dataset, "test", limit=cfg.test_limit)
@@ -192,6 +204,38 @@ def _classifier(cfg: Config, ctx) -> torch.nn.Module:
         f"its test images: {result.accuracy:.1%}."
     )
     return model
+
+
+def _earlier_classifier(run_id: str, ctx) -> torch.nn.Module:
+    """The classifier an earlier ocr run trained: its architecture settings and weights."""
+    folder = Path(ctx.run.runs_dir) / run_id
+    checkpoint = folder / "checkpoints" / "classifier.pt"
+    if not (folder / "run.json").is_file() or not checkpoint.is_file():
+        raise UnknownNameError(
+            f"classifier=run:{run_id}: {ctx.run.runs_dir} holds no ocr run {run_id!r} with a "
+            "trained classifier (checkpoints/classifier.pt); `nnlab runs --experiment ocr` "
+            "lists them (give --out the folder that holds it)."
+        )
+    status = json.loads((folder / "run.json").read_text()).get("status")
+    if status != "done":
+        raise ConfigError(
+            f"classifier=run:{run_id}: that run is {status}, so its classifier may be half "
+            f"trained; finish it first (`nnlab run --resume {run_id}`)."
+        )
+    earlier = json.loads((folder / "config.json").read_text())
+    strides = None if earlier["strides"] is None else tuple(earlier["strides"])
+    model = character_cnn(len(NIST36_CLASSES), tuple(earlier["channels"]), strides)
+    load_into(model, checkpoint_model(checkpoint), f"classifier=run:{run_id}")
+    metrics_file = folder / "metrics.json"
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    accuracy = metrics.get("classifier.test_acc")
+    ctx.note(
+        f"Classifier: the one run {run_id} trained ({earlier['epochs']} epochs on "
+        f"{earlier['dataset']} or its stand-in"
+        + (f"; its test accuracy there: {accuracy:.1%}" if accuracy is not None else "")
+        + "), not retrained."
+    )
+    return model.eval()
 
 
 def _inputs(cfg: Config, ctx) -> list[tuple[str, np.ndarray, str | None]]:

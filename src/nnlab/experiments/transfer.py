@@ -207,7 +207,7 @@ def _from_run(ctx, ref: str, model: nn.Module) -> tuple[dict[str, torch.Tensor],
         )
     pattern = f"{name}.pt" if name else "*.pt"
     files = sorted((folder / "checkpoints").glob(pattern))
-    fits = [(f, s) for f in files if _fits_backbone(model, s := _checkpoint_model(f))]
+    fits = [(f, s) for f in files if _fits_backbone(model, s := checkpoint_model(f))]
     if len(fits) != 1:
         listing = ", ".join(f.stem for f in files) or "none"
         why = "none of them holds" if not fits else "several of them hold"
@@ -219,7 +219,7 @@ def _from_run(ctx, ref: str, model: nn.Module) -> tuple[dict[str, torch.Tensor],
     return state, f"run {run_id}, checkpoint {file.stem}"
 
 
-def _checkpoint_model(path: Path) -> dict[str, torch.Tensor]:
+def checkpoint_model(path: Path) -> dict[str, torch.Tensor]:
     """The model state dict inside an nnlab checkpoint (`ctx.fit`'s `checkpoints/NAME.pt`)."""
     try:
         snapshot = torch.load(path, map_location="cpu", weights_only=True)
