@@ -158,3 +158,31 @@ def test_a_damaged_index_file_is_a_corrupt_file_error(tmp_path):
     db.write_bytes(b"this is not a database, just text" * 100)
     with pytest.raises(CorruptFileError, match="index.sqlite.*not a readable SQLite"):
         RunIndex(db)
+
+
+class _LockedAtFirst:
+    """A connection whose first `times` statements fail as SQLite's immediate SQLITE_BUSY does
+    when two processes ask for WAL on a new index at once."""
+
+    def __init__(self, con, times):
+        self.con, self.times = con, times
+
+    def execute(self, sql, *args):
+        if self.times:
+            self.times -= 1
+            raise sqlite3.OperationalError("database is locked")
+        return self.con.execute(sql, *args)
+
+    def close(self):
+        self.con.close()
+
+
+def test_a_new_index_locked_for_a_moment_is_retried_not_refused(tmp_path, monkeypatch):
+    connect = RunIndex._connect
+    monkeypatch.setattr(RunIndex, "_connect", lambda self: _LockedAtFirst(connect(self), 3))
+    index = RunIndex(tmp_path / "index.sqlite")
+    monkeypatch.undo()
+    assert index.runs() == []
+    con = sqlite3.connect(tmp_path / "index.sqlite")
+    assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    con.close()

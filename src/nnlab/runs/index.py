@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import sqlite3
+import time
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,6 +78,22 @@ class RunRecord:
     path: str
 
 
+def _set_up(con: sqlite3.Connection) -> None:
+    """WAL mode (readers and one writer proceed together; the mode is stored in the file) and the
+    table. Two processes opening a new index at once can be told "database is locked" at once,
+    without SQLite's busy wait, when both ask for WAL: that is retried until BUSY_TIMEOUT_S."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute(_SCHEMA)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class RunIndex:
     """The `runs` table of one SQLite file, safe to share between processes.
 
@@ -91,9 +108,7 @@ class RunIndex:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as con:
             try:
-                # WAL lets readers and one writer proceed together; the mode is stored in the file
-                con.execute("PRAGMA journal_mode=WAL")
-                con.execute(_SCHEMA)
+                _set_up(con)
             except sqlite3.OperationalError as exc:  # read-only, locked too long, disk full
                 raise ConfigError(
                     f"cannot write the run index {self.path}: {exc}. Check that the runs folder "
