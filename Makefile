@@ -3,6 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# every package's exact version, so a fresh clone next month installs what CI tested today
+LOCK := requirements/lock.txt
 # The team's shared data folder sits beside the checkout (../shared/data); a clone made
 # elsewhere on the same machine finds it at /work/shared/data. A user's NNLAB_DATA wins.
 SHARED_DATA := $(firstword $(wildcard $(abspath ../shared/data) /work/shared/data))
@@ -12,15 +14,28 @@ export NNLAB_DATA := $(SHARED_DATA)
 endif
 endif
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-cpu-paths lint bench lock clean
 
 # torch first, pinned: here that is the local CPU build; a looser spec pulls CUDA wheels.
-$(STAMP): pyproject.toml
+# PIP_CONSTRAINT (not -c) also holds the build environment's setuptools to the lock.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev]"
+	PIP_CONSTRAINT=$(abspath $(LOCK)) $(BIN)/pip install -q pip
+	PIP_CONSTRAINT=$(abspath $(LOCK)) $(BIN)/pip install -q torch
+	PIP_CONSTRAINT=$(abspath $(LOCK)) $(BIN)/pip install -q -e ".[dev]"
 	touch $(STAMP)
+
+# refresh the lock on purpose: resolve pyproject.toml's ranges afresh in a throw-away venv
+lock:
+	rm -rf .lock-venv && $(PY) -m venv .lock-venv
+	.lock-venv/bin/pip install -q --upgrade pip
+	.lock-venv/bin/pip install -q torch==2.13.0
+	.lock-venv/bin/pip install -q ".[dev]"
+	mkdir -p requirements
+	{ echo "# made by 'make lock' on $$(date +%F) (Python $$(.lock-venv/bin/python -V | cut -d' ' -f2)); edit pyproject.toml, not this"; \
+	  .lock-venv/bin/pip freeze --all --exclude nnlab | sed 's/+cpu$$//'; } > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK)
+	rm -rf .lock-venv build
 
 # the first experiment at quick scale (a few minutes on a 2-core CPU); prints where its report is
 demo: $(STAMP)
@@ -30,6 +45,17 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check --quiet src tests benchmarks
 	$(BIN)/python -m pytest -q
+
+# the data tests again on other BLAS (MKL) and ATen kernel code paths of this same CPU: an
+# assertion that holds on one kind of CPU only (a pinned hash of float results) fails here too.
+# Each pytest session builds its derived sets afresh, in its own tensor cache.
+CPU_PATHS := "MKL_ENABLE_INSTRUCTIONS=AVX2 ATEN_CPU_CAPABILITY=avx2" \
+             "MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default"
+test-cpu-paths: $(STAMP)
+	for paths in $(CPU_PATHS); do \
+	    echo "== data tests under $$paths"; \
+	    env $$paths $(BIN)/python -m pytest -q -p no:cacheprovider tests/data || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -1,11 +1,13 @@
 """hand36: EMNIST letters + MNIST digits put through one normalisation into NIST36's look."""
 
-import hashlib
+import json
 import string
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from nnlab.data import load
 from nnlab.data.formats.idx import find_idx, read_idx
@@ -87,22 +89,58 @@ def test_classes_counts_shape(built):
     assert int(s.x.min()) == 0
 
 
-#: split, images, sha256 of the pixel bytes (first 16 hex digits): a changed sample, order,
-#: orientation or normalisation shows up here
-SPLITS = [
-    ("train", 144_000, "42cdad245f07dbff"),
-    ("valid", 28_800, "c809cbc6714807a7"),
-    ("test", 28_800, "5045ad5ff006502e"),
-]
+# ---- the built splits against references made on one machine (tests/data/reference)
+#
+# hand36 is computed in floating point (resampling, blur, thresholds): another CPU, or another
+# BLAS code path on this one, may move a pixel by a grey level. So the splits are compared with
+# reference images and a per-class style table within tolerances, never with a hash.
+
+REFERENCE = Path(__file__).parent / "reference"
+#: the splits whose per-class style is in the reference table (train's 144k images would take a
+#: gigabyte of float64 to measure; its reference images and counts cover it)
+PER_CLASS_STATS_SPLITS = ("valid", "test")
+#: per-class statistics may move this much from the reference (same units as TOLERANCE); a
+#: change of BOX by one pixel moves `box` by 1/32, of STROKE by 0.2 px mean ink by about 6 %
+REFERENCE_TOLERANCE = {"fill": 0.005, "com_y": 0.002, "com_x": 0.002, "mean_ink": 0.01, "box": 0.01}
+SPLITS = [("train", 144_000), ("valid", 28_800), ("test", 28_800)]
+
+
+def reference_indices(split: str) -> list[int]:
+    """The images of a split kept as references: the first and the middle one of each class."""
+    per = hand36.PER_CLASS[split]
+    return [c * per + k for c in range(36) for k in (0, per // 2)]
+
+
+def split_style(s) -> dict[str, dict[str, float]]:
+    """`style` of each class of a split, class name -> statistics, rounded to 6 digits."""
+    return {
+        name: {k: round(v, 6) for k, v in style(_dark_on_light(s.x[s.y == c])).items()}
+        for c, name in enumerate(s.classes)
+    }
 
 
 @pytest.mark.data
-@pytest.mark.parametrize("split,n,sha", SPLITS, ids=[s[0] for s in SPLITS])
-def test_split_checksums(require_data, split, n, sha):
+@pytest.mark.parametrize("split,n", SPLITS, ids=[s[0] for s in SPLITS])
+def test_split_matches_reference(require_data, split, n):
+    """Counts exactly; reference images within one grey level on nearly all pixels; style."""
     require_data(*(SOURCES if split == "test" else TRAIN_SOURCES))
     s = load("hand36", split)
     assert len(s) == n and s.class_counts().tolist() == [n // 36] * 36
-    assert hashlib.sha256(s.x.numpy().tobytes()).hexdigest()[:16] == sha
+    picks = reference_indices(split)
+    expected = np.asarray(Image.open(REFERENCE / f"hand36-{split}.png")).reshape(-1, 32, 32)
+    got = s.x[picks, 0].numpy()
+    off = np.abs(got.astype(int) - expected) > 1
+    assert off.mean() <= 1e-3, f"{off.sum()} of {off.size} pixels differ by more than 1"
+    # every reference image still shows its character: no image is more than 2 % changed
+    assert off.reshape(len(picks), -1).mean(1).max() <= 0.02
+    if split in PER_CLASS_STATS_SPLITS:
+        table = json.loads((REFERENCE / "hand36-style.json").read_text())[split]
+        ours = split_style(s)
+        far = {
+            c: [k for k, v in differences(table[c], ours[c]).items() if v > REFERENCE_TOLERANCE[k]]
+            for c in s.classes
+        }
+        assert not any(far.values()), {c: (table[c], ours[c]) for c, k in far.items() if k}
 
 
 @pytest.mark.data
@@ -112,12 +150,20 @@ def test_images_belong_to_their_labels(built):
     letters, digits = load("emnist-letters", "test", root=root), load("mnist", "test", root=root)
     keep_l = hand36.select(letters.y, 26, 800, 0)
     keep_d = hand36.select(digits.y, 10, 800, 0)
+    # normalised alone rather than in a batch of 1024: BLAS may block the products otherwise,
+    # so a pixel may move by a grey level
     for k in (0, 5000, 20799):
         assert s.y[k] == letters.y[keep_l[k]]
-        assert torch.equal(s.x[k], hand36.normalise(letters.x[keep_l[k]][None])[0])
+        _assert_close_images(s.x[k], hand36.normalise(letters.x[keep_l[k]][None])[0])
     for k in (0, 3333, 7999):
         assert s.y[20800 + k] == digits.y[keep_d[k]] + 26
-        assert torch.equal(s.x[20800 + k], hand36.normalise(digits.x[keep_d[k]][None])[0])
+        _assert_close_images(s.x[20800 + k], hand36.normalise(digits.x[keep_d[k]][None])[0])
+
+
+def _assert_close_images(a: torch.Tensor, b: torch.Tensor) -> None:
+    """Within one grey level on all but 1 % of the pixels."""
+    off = (a.int() - b.int()).abs() > 1
+    assert off.float().mean() <= 0.01, f"{int(off.sum())} pixels differ by more than 1"
 
 
 @pytest.mark.data

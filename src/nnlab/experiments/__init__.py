@@ -1,4 +1,5 @@
-"""Experiments: one module per id of EXPERIMENTS.md, each registering itself in `EXPERIMENTS`.
+"""Experiments: one module per id of the catalogue (docs/experiments.md), each registering
+itself in `EXPERIMENTS`.
 
 `run_experiment("spatial-locality", scale="smoke")` runs one into a run folder with its report.
 """

@@ -1,8 +1,8 @@
 """`nnlab run --all`: every experiment in the catalogue's order, and one page that links them.
 
-EXPERIMENTS.md section E: the whole book reproduced by one command. An experiment that fails (a
-dataset missing at full scale, ...) is marked failed on the page and the next one runs; Ctrl-C
-stops the book, and the page still lists what ran. Beside the page, `book-<time>-<scale>.json`
+The whole book reproduced by one command. An experiment that fails (a dataset missing at full
+scale, ...) is marked failed on the page and the next one runs; Ctrl-C stops the book, and the
+page still lists what ran. Beside the page, `book-<time>-<scale>.json`
 records which run is which experiment's, after every start, so `resume_book` (`nnlab run --all
 --resume BOOK`) keeps the finished runs, resumes the unfinished ones from their checkpoints and
 runs the rest.

@@ -7,7 +7,7 @@ from typing import Any
 from nnlab.experiments.config import ExperimentConfig
 from nnlab.registry import Registry
 
-#: catalogue sections of EXPERIMENTS.md, the studies the experiments come from
+#: catalogue sections (docs/experiments.md), the studies the experiments come from
 STUDIES = {
     "A": "From-scratch NumPy",
     "B": "Classic analyses and architecture studies",
@@ -15,7 +15,7 @@ STUDIES = {
     "D": "Reading text from an image",
 }
 
-#: the ids in EXPERIMENTS.md's order, the order `nnlab list` shows (others follow by study, id)
+#: the ids in the catalogue's order, the order `nnlab list` shows (others follow by study, id)
 CATALOGUE_ORDER = (
     "scratch-mlp",
     "scratch-autoencoder",
