@@ -3,7 +3,7 @@
 import pytest
 
 from nnlab.cli import main
-from nnlab.runs import Run
+from nnlab.runs import Run, RunIndex
 
 
 def _rows(out: str) -> dict[str, list[str]]:
@@ -108,3 +108,73 @@ def test_runs_lists_recorded_runs_and_report_links_them(tmp_path, capsys):
 def test_report_without_runs_says_how_to_make_one(tmp_path, capsys):
     assert main(["report", "--out", str(tmp_path / "none")]) == 2
     assert "nnlab run ID" in capsys.readouterr().err
+
+
+def _local_links(page):
+    """The href/src targets of an HTML page that are files, not web addresses or anchors."""
+    import re
+    from urllib.parse import unquote
+
+    links = re.findall(r'(?:href|src)="([^"#]+)"', page.read_text(encoding="utf-8"))
+    return [unquote(link) for link in links if ":" not in link]
+
+
+def test_a_moved_runs_folder_still_lists_and_links_its_runs(tmp_path, capsys):
+    import shutil
+
+    runs, moved = tmp_path / "runs", tmp_path / "elsewhere" / "moved"
+    for experiment in ("pca-separability", "loss-convexity"):
+        assert main(["run", experiment, "--scale", "smoke", "--out", str(runs)]) == 0
+    shutil.move(runs, moved)
+    capsys.readouterr()
+    assert main(["runs", "--out", str(moved)]) == 0
+    listed = _rows(capsys.readouterr().out)
+    assert sum(name.endswith(("pca-separability", "loss-convexity")) for name in listed) == 2
+    assert main(["report", "--out", str(moved)]) == 0
+    links = _local_links(moved / "index.html")
+    assert len(links) == 2
+    for link in links:
+        target = (moved / link).resolve()
+        assert target.is_file() and target.is_relative_to(moved.resolve()), link
+
+
+@pytest.mark.parametrize(
+    ("dataset", "expected"),
+    [("cifar100", "Did you mean: cifar10"), ("folder:/nonexistent", "is not a folder")],
+)
+def test_run_refuses_a_mistyped_dataset_before_making_a_run(dataset, expected, tmp_path, capsys):
+    out = tmp_path / "runs"
+    argv = ["run", "pca-separability", "--scale", "smoke", "--dataset", dataset, "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nnlab: error: ") and expected in err
+    assert not out.exists() or not [p for p in out.iterdir() if p.is_dir()]
+    assert not (out / "index.sqlite").exists() or not RunIndex(out / "index.sqlite").runs()
+
+
+def test_a_full_disk_fails_the_run_cleanly(tmp_path):
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def small_files():  # writes over 100 kB raise OSError(EFBIG), as a full disk raises ENOSPC
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    runs = tmp_path / "runs"
+    argv = ["-m", "nnlab", "run", "loss-convexity", "--scale", "smoke", "--out", str(runs)]
+    proc = subprocess.run(
+        [sys.executable, *argv], preexec_fn=small_files, capture_output=True, text=True
+    )
+    assert proc.returncode == 2, proc.stderr
+    (error,) = [line for line in proc.stderr.splitlines() if line.startswith("nnlab: ")]
+    assert "cannot write " in error and "the disk is full" in error and "--resume" in error
+    assert "Traceback" not in proc.stderr
+    (record,) = RunIndex(runs / "index.sqlite").runs()
+    assert record.status == "failed"
+    folder = runs / record.id
+    assert str(folder) in error
+    left = {p.name for p in folder.iterdir()}
+    assert not left & {"report.md", "report.html", "metrics.json"}, left
+    assert not [p for p in folder.rglob("*.tmp")]

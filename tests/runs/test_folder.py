@@ -94,7 +94,7 @@ def test_a_run_writes_every_file_and_an_index_row(tmp_path):
     assert json.loads(row["config"]) == CONFIG
     assert json.loads(row["metrics"]) == {"accuracy.cnn.test_acc": 0.5, "loss": None}
     assert (row["started"], row["ended"]) == (info["started"], info["ended"])
-    assert Path(row["path"]) == run.path and row["pid"] == os.getpid()
+    assert row["path"] == run.id and row["pid"] == os.getpid()  # relative to the runs folder
     assert row["git_revision"] == info["git_revision"]
 
 

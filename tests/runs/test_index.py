@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 
 import pytest
 
@@ -186,3 +187,83 @@ def test_a_new_index_locked_for_a_moment_is_retried_not_refused(tmp_path, monkey
     con = sqlite3.connect(tmp_path / "index.sqlite")
     assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     con.close()
+
+
+def test_paths_inside_the_folder_are_stored_relative_and_read_back_absolute(tmp_path):
+    index = RunIndex(tmp_path / "index.sqlite")
+    index.start(id="r1", experiment="e", config={}, git_revision=None,
+                started="2024-05-01T10:00:00+00:00", path=tmp_path / "r1")  # fmt: skip
+    _start(index, "elsewhere")  # /runs/elsewhere: outside the folder, kept absolute
+    with sqlite3.connect(tmp_path / "index.sqlite") as con:
+        stored = dict(con.execute("SELECT id, path FROM runs"))
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert stored == {"r1": "r1", "elsewhere": "/runs/elsewhere"}
+    assert index.get("r1").path == str(tmp_path / "r1")
+    assert index.get("elsewhere").path == "/runs/elsewhere"
+
+
+_OLD_SCHEMA = """CREATE TABLE runs (id TEXT PRIMARY KEY, experiment TEXT NOT NULL,
+status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'interrupted')),
+config TEXT NOT NULL, metrics TEXT NOT NULL DEFAULT '{}', git_revision TEXT, started TEXT NOT NULL,
+ended TEXT, path TEXT NOT NULL, pid INTEGER, host TEXT)"""
+
+
+def _old_index(db, paths):
+    """An index as nnlab wrote it before schema versions: user_version 0, absolute paths."""
+    with closing(sqlite3.connect(db)) as con, con:
+        con.execute(_OLD_SCHEMA)
+        for run_id, path in paths:
+            con.execute(
+                "INSERT INTO runs VALUES (?, 'e', 'done', '{}', '{}', NULL, "
+                "'2024-05-01T10:00:00+00:00', NULL, ?, NULL, NULL)",
+                (run_id, str(path)),
+            )
+
+
+def test_an_old_index_with_absolute_paths_is_migrated_once(tmp_path):
+    runs = tmp_path / "moved"
+    (runs / "r-beside").mkdir(parents=True)
+    _old_index(
+        runs / "index.sqlite",
+        [
+            ("r-inside", runs / "r-inside"),
+            ("r-beside", tmp_path / "original" / "r-beside"),  # the folder was moved
+            ("r-gone", tmp_path / "original" / "r-gone"),
+        ],
+    )
+    records = {r.id: r.path for r in RunIndex(runs / "index.sqlite").runs()}
+    assert records == {
+        "r-inside": str(runs / "r-inside"),
+        "r-beside": str(runs / "r-beside"),
+        "r-gone": str(tmp_path / "original" / "r-gone"),
+    }
+    with closing(sqlite3.connect(runs / "index.sqlite")) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+        stored = dict(con.execute("SELECT id, path FROM runs"))
+    assert stored["r-inside"] == "r-inside" and stored["r-beside"] == "r-beside"
+    RunIndex(runs / "index.sqlite")  # opening again changes nothing
+    with closing(sqlite3.connect(runs / "index.sqlite")) as con:
+        assert dict(con.execute("SELECT id, path FROM runs")) == stored
+
+
+def test_an_index_from_a_newer_nnlab_is_refused(tmp_path):
+    with closing(sqlite3.connect(tmp_path / "index.sqlite")) as con:
+        con.execute("PRAGMA user_version = 99")
+    with pytest.raises(ConfigError, match="schema version 99"):
+        RunIndex(tmp_path / "index.sqlite")
+
+
+def test_two_processes_opening_an_old_index_at_once_migrate_it_once(tmp_path):
+    db = tmp_path / "index.sqlite"
+    _old_index(db, [(f"r{i}", tmp_path / f"r{i}") for i in range(200)])
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=RunIndex, args=(db,)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    with closing(sqlite3.connect(db)) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+        stored = dict(con.execute("SELECT id, path FROM runs"))
+    assert stored == {f"r{i}": f"r{i}" for i in range(200)}

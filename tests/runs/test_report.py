@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
+from nnlab.files import atomic_write
 from nnlab.runs import Run, git_revision, machine_facts, write_index_html
 from nnlab.runs import folder as folder_module
-from nnlab.runs.atomic import atomic_open, write_json, write_text
+from nnlab.runs.atomic import write_json, write_text
 from nnlab.runs.markup import markdown_html
 from nnlab.runs.report import format_duration, format_value
 
@@ -170,14 +171,14 @@ def test_atomic_writes_leave_no_temporary_files(tmp_path):
 def test_a_failing_write_leaves_the_old_file_intact(tmp_path):
     target = tmp_path / "report.md"
     target.write_text("old and complete")
-    with pytest.raises(RuntimeError, match="died"), atomic_open(target) as f:
+    with pytest.raises(RuntimeError, match="died"), atomic_write(target) as f:
         f.write("half of the new")
         f.flush()
         assert target.read_text() == "old and complete"  # not visible while being written
         raise RuntimeError("died mid-write")
     assert target.read_text() == "old and complete"
     assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
-    with pytest.raises(RuntimeError), atomic_open(tmp_path / "never.md"):
+    with pytest.raises(RuntimeError), atomic_write(tmp_path / "never.md"):
         raise RuntimeError
     assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
 

@@ -10,13 +10,13 @@ is decoded again. A change to the code itself is covered by `CACHE_VERSION`.
 import hashlib
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import torch
 
 from nnlab.data.imageset import ImageSet
+from nnlab.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,7 @@ def _save(path: Path, s: ImageSet) -> None:
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
+        with atomic_write(path, "wb") as f:
             torch.save(payload, f)
-        os.replace(tmp, path)
     except OSError as exc:
         log.warning("could not write cache file %s (%s)", path, exc)

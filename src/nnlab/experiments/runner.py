@@ -5,6 +5,7 @@ ends with a report and an index status: done, failed (with the error) or interru
 with `nnlab run --resume ID`: each model continues from its checkpoint).
 """
 
+import errno
 import json
 import os
 from collections.abc import Mapping
@@ -14,7 +15,9 @@ from typing import Any
 
 import torch
 
-from nnlab.errors import ConfigError
+from nnlab.data import info
+from nnlab.data.catalog import SCHEMES
+from nnlab.errors import ConfigError, MissingDataError, NnlabError
 from nnlab.experiments.catalog import EXPERIMENTS, Experiment
 from nnlab.experiments.config import ExperimentConfig, resolve
 from nnlab.experiments.context import Context
@@ -79,6 +82,7 @@ def create_run(
     """The settings, run folder and context of a new run (as `run_experiment`), not yet run."""
     experiment = EXPERIMENTS.get(experiment_id)
     cfg = resolve(experiment.config, scale, experiment.scales, overrides)
+    check_dataset(getattr(cfg, "dataset", ""))
     dev = resolve_device(device)
     run = Run.create(
         runs_dir or default_runs_dir(),
@@ -109,6 +113,22 @@ def resume_experiment(
     so finished models are not retrained and an interrupted one goes on from its last save.
     """
     return execute(*reopen_run(run_ref, device, runs_dir, console, accelerate))
+
+
+def check_dataset(name: str) -> None:
+    """Refuse a dataset name that no run could load (unknown, or a "folder:PATH" that is not a
+    folder) before a run folder exists; an empty name means the experiment's own choice."""
+    if not name:
+        return
+    scheme, colon, path = name.partition(":")
+    if colon and scheme in SCHEMES:
+        if not path.strip() or not Path(path).expanduser().is_dir():
+            raise MissingDataError(
+                f"dataset {name!r}: {path!r} does not exist or is not a folder. Give the folder "
+                "that holds one sub-folder of images per class (or train/ and test/ ones)."
+            )
+    else:
+        info(name)  # an UnknownNameError suggesting close names
 
 
 def reopen_run(
@@ -149,15 +169,37 @@ def execute(experiment: Experiment, cfg: ExperimentConfig, ctx: Context) -> Cont
         ctx.notice(f"Settings changed from the study's: {changes}.")
     try:
         experiment.run(cfg, ctx)
+        run.finish("done")
     except KeyboardInterrupt:
         run.finish("interrupted", "stopped by the user (Ctrl-C)")
         ctx.say(f"Run {run.id} interrupted: `nnlab run --resume {run.id}` continues it.")
         raise
     except BaseException as exc:
-        run.finish("failed", f"{type(exc).__name__}: {exc}")
-        raise
-    run.finish("done")
+        full = _disk_full(exc)
+        if full is None:
+            run.finish("failed", f"{type(exc).__name__}: {exc}")
+            raise
+        error = NnlabError(
+            f"cannot write {full.filename or f'a file of run {run.path}'}: the disk is full "
+            f"({full.strerror}). Free some space or choose another runs folder with --out; "
+            f"`nnlab run --resume {run.id}` then continues this run."
+        )
+        run.abandon(str(error))
+        raise error from exc
     return ctx
+
+
+#: errno values of a write refused for want of space: full disk, over quota, over a size limit
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _disk_full(exc: BaseException | None) -> OSError | None:
+    """The out-of-space OSError that `exc` is or was raised from (a library may wrap it)."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _changes_from_study(experiment: Experiment, cfg) -> str:

@@ -10,13 +10,15 @@ import json
 import os
 import socket
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
 import nnlab
 from nnlab.errors import ConfigError, CorruptFileError, UnknownNameError
-from nnlab.runs.atomic import atomic_open, write_json
+from nnlab.files import atomic_write
+from nnlab.runs.atomic import write_json
 from nnlab.runs.index import RunIndex
 from nnlab.runs.machine import git_revision, machine_facts
 from nnlab.runs.report import HEADLINE_COUNT, Figure, Item, Note, Table, write_report
@@ -248,7 +250,7 @@ class Run:
         check_name("figure", name)
         try:
             (self.path / "figures").mkdir(exist_ok=True)
-            with atomic_open(self.path / "figures" / f"{name}.png", "wb") as f:
+            with atomic_write(self.path / "figures" / f"{name}.png", "wb") as f:
                 fig.savefig(f, format="png", dpi=120, bbox_inches="tight")
         finally:
             plt.close(fig)
@@ -330,6 +332,20 @@ class Run:
         write_json(self.path / "run.json", self._info)
         write_report(self.path, self._info, self._notices, self._items, self._metrics, self.config)
         self._index.finish(self.id, status, self._metrics, self._info["ended"])
+
+    def abandon(self, error: str) -> None:
+        """Record a run that failed because its files cannot be written (a full disk).
+
+        Nothing more is written that could fail half-way or pass for a finished run's: any
+        metrics.json and report are removed, run.json is updated if it can be, and the index
+        says "failed" (`nnlab run --resume` continues the run once there is space).
+        """
+        for name in ("metrics.json", "report.md", "report.html"):
+            (self.path / name).unlink(missing_ok=True)
+        self._info.update(status="failed", ended=_iso(_now()), error=error)
+        with suppress(OSError):  # the index, not run.json, is what lists and resumes read
+            write_json(self.path / "run.json", self._info)
+        self._index.finish(self.id, "failed", {}, self._info["ended"])
 
     def _headline_names(self) -> list[str]:
         """The metrics marked `headline`, else the first numbers recorded by `metric`, else the

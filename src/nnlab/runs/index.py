@@ -4,6 +4,10 @@
 Several `nnlab run` processes may write to it at once: it uses write-ahead logging, waits up to
 a minute for a lock, and every write is one statement in its own short transaction. A row left
 "running" by a process that no longer exists is reported (and stored) as "interrupted".
+
+Run folders inside the runs folder are stored relative to it, so a runs folder can be moved or
+copied whole. `PRAGMA user_version` holds the schema version (`SCHEMA_VERSION`); an older index is
+upgraded when it is opened.
 """
 
 import json
@@ -24,6 +28,9 @@ STATUSES = ("running", "done", "failed", "interrupted")
 
 #: seconds a statement waits for another process's lock before failing
 BUSY_TIMEOUT_S = 60.0
+
+#: the schema `PRAGMA user_version` records: 0 stored absolute run paths, 1 relative ones
+SCHEMA_VERSION = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -64,7 +71,7 @@ class RunRecord:
     started, ended : str, str or None
         ISO 8601 local times with offset; `ended` is None while running.
     path : str
-        The run folder.
+        The run folder, absolute (the index stores it relative to its own folder).
     """
 
     id: str
@@ -78,20 +85,72 @@ class RunRecord:
     path: str
 
 
-def _set_up(con: sqlite3.Connection) -> None:
-    """WAL mode (readers and one writer proceed together; the mode is stored in the file) and the
-    table. Two processes opening a new index at once can be told "database is locked" at once,
-    without SQLite's busy wait, when both ask for WAL: that is retried until BUSY_TIMEOUT_S."""
+def _set_up(con: sqlite3.Connection, folder: Path) -> None:
+    """WAL mode (readers and one writer proceed together; the mode is stored in the file), the
+    table, and the upgrade to `SCHEMA_VERSION`. Two processes opening a new index at once can be
+    told "database is locked" at once, without SQLite's busy wait, when both ask for WAL: that is
+    retried until BUSY_TIMEOUT_S."""
     deadline = time.monotonic() + BUSY_TIMEOUT_S
     while True:
         try:
             con.execute("PRAGMA journal_mode=WAL")
-            con.execute(_SCHEMA)
+            if _version(con, folder) < SCHEMA_VERSION:
+                _upgrade(con, folder)
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def _version(con: sqlite3.Connection, folder: Path) -> int:
+    """The index's schema version; one newer than this nnlab knows is refused."""
+    version = con.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise ConfigError(
+            f"the run index {folder / 'index.sqlite'} has schema version {version}, newer than "
+            f"this nnlab's {SCHEMA_VERSION}. Upgrade nnlab, or choose another runs folder (--out)."
+        )
+    return version
+
+
+def _upgrade(con: sqlite3.Connection, folder: Path) -> None:
+    """Create the table or bring an old one to `SCHEMA_VERSION`, in one transaction that holds
+    the write lock, so that of two processes opening the index at once only one upgrades it."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        if _version(con, folder) == 0:  # re-read under the lock: another process may be done
+            con.execute(_SCHEMA)
+            for run_id, path in con.execute("SELECT id, path FROM runs").fetchall():
+                con.execute(
+                    "UPDATE runs SET path = ? WHERE id = ?",
+                    (_old_path(folder, run_id, path), run_id),
+                )
+            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _old_path(folder: Path, run_id: str, path: str) -> str:
+    """A version-0 (absolute) path as version 1 stores it: relative when it lies in `folder`, the
+    run id when the runs folder was moved but the run's folder is beside the index, else as is."""
+    relative = _relative(folder, path)
+    if relative is not None:
+        return relative
+    if Path(path).is_absolute() and (folder / run_id).is_dir():
+        return run_id
+    return path
+
+
+def _relative(folder: Path, path: str | Path) -> str | None:
+    """`path` relative to `folder` (POSIX separators) when it lies inside it, else None."""
+    path = Path(path)
+    for base, target in ((folder.absolute(), path.absolute()), (folder.resolve(), path.resolve())):
+        if target.is_relative_to(base) and target != base:
+            return target.relative_to(base).as_posix()
+    return None
 
 
 class RunIndex:
@@ -105,10 +164,11 @@ class RunIndex:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.folder = self.path.parent.absolute()
+        self.folder.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as con:
             try:
-                _set_up(con)
+                _set_up(con, self.folder)
             except sqlite3.OperationalError as exc:  # read-only, locked too long, disk full
                 raise ConfigError(
                     f"cannot write the run index {self.path}: {exc}. Check that the runs folder "
@@ -135,7 +195,13 @@ class RunIndex:
     def _write(self, sql: str, args: tuple) -> int:
         """Run one writing statement; returns the number of rows it changed."""
         with closing(self._connect()) as con:
-            return con.execute(sql, args).rowcount
+            try:
+                return con.execute(sql, args).rowcount
+            except sqlite3.OperationalError as exc:  # read-only, locked too long, disk full
+                raise ConfigError(
+                    f"cannot write the run index {self.path}: {exc}. Free some space and check "
+                    "that the runs folder is writable, or choose another with --out."
+                ) from exc
 
     def start(
         self,
@@ -154,7 +220,7 @@ class RunIndex:
         Parameters
         ----------
         id, experiment, config, git_revision, started, path
-            As in `RunRecord`.
+            As in `RunRecord`; a `path` inside the index's folder is stored relative to it.
         pid, host : int, str, optional
             The process running it; default this process on this host.
         """
@@ -167,7 +233,7 @@ class RunIndex:
                 to_json(config),
                 git_revision,
                 started,
-                str(path),
+                _relative(self.folder, path) or str(Path(path).absolute()),
                 os.getpid() if pid is None else pid,
                 socket.gethostname() if host is None else host,
             ),
@@ -305,7 +371,7 @@ class RunIndex:
             git_revision=rev,
             started=started,
             ended=ended,
-            path=path,
+            path=str(self.folder / path),
         )
 
     def _unknown(self, run_id: str) -> NoReturn:

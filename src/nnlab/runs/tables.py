@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from nnlab.errors import ConfigError
-from nnlab.runs.atomic import atomic_open
+from nnlab.files import atomic_write
 from nnlab.runs.values import scalar
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -71,7 +71,7 @@ def plain_rows(table: str, rows: Sequence[Mapping]) -> tuple[list[str], list[dic
 
 def write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
     """Write the table as CSV atomically (floats at full precision, missing cells empty)."""
-    with atomic_open(path, "w", newline="") as f:
+    with atomic_write(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(rows)

@@ -8,7 +8,6 @@ where it is. A callback changes the fit only through the `FitState` it is handed
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from nnlab.errors import ConfigError, CorruptFileError
+from nnlab.files import atomic_write
 from nnlab.train.state import CHECKPOINT_FORMAT, Callback, FitState
 
 _CHECKPOINT_KEYS = {"format", "fingerprint", "complete", "step", "model", "optimizer", "callbacks"}
@@ -210,12 +210,8 @@ class Checkpoint(Callback):
         snapshot = state.snapshot()
         snapshot["complete"] = complete
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.path.name + ".tmp")
-        try:
-            torch.save(snapshot, partial)
-            os.replace(partial, self.path)
-        finally:
-            partial.unlink(missing_ok=True)
+        with atomic_write(self.path, "wb") as f:
+            torch.save(snapshot, f)
 
     def read(self, fingerprint: dict) -> dict:
         """The saved snapshot, checked to be a checkpoint of a fit with these settings.
