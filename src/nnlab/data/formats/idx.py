@@ -5,6 +5,7 @@ dimensions, then one uint32 size per dimension, then the data. Files may be gzip
 """
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def read_idx(path: Path) -> np.ndarray:
     if len(raw) < header:
         raise CorruptFileError(f"{path}: header cut short; download the file again.")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = header + int(np.prod(shape))
+    expected = header + math.prod(shape)  # exact: np.prod would wrap round at 2**63
     if len(raw) != expected:
         raise CorruptFileError(
             f"{path}: header says shape {shape} ({expected} bytes) but the file has {len(raw)} "

@@ -16,7 +16,20 @@ from scipy.io.matlab import MatReadError
 from nnlab.errors import CorruptFileError, MissingDataError
 
 #: what scipy raises on a truncated or garbled v5 file (found by cutting and garbling real files)
-_READ_ERRORS = (MatReadError, ValueError, OSError, EOFError, IndexError, zlib.error, struct.error)
+#: what scipy's v5 parser raises on a garbled file (TypeError: a damaged type tag, found by
+#: tests/data/test_fuzz.py; MemoryError/OverflowError: a size field that lies)
+_READ_ERRORS = (
+    MatReadError,
+    ValueError,
+    TypeError,
+    OSError,
+    EOFError,
+    IndexError,
+    MemoryError,
+    OverflowError,
+    zlib.error,
+    struct.error,
+)
 
 
 def read_mat(path: Path, keys: Sequence[str]) -> dict[str, np.ndarray]:
