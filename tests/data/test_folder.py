@@ -1,5 +1,9 @@
 """`folder:PATH` image-folder trees, made of tiny PNGs in tmp_path, and `fit_square`."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -15,6 +19,9 @@ from nnlab.errors import (
     NnlabError,
     UnknownNameError,
 )
+
+#: the note every folder:PATH set carries, at the default bound
+BOUND_NOTE = "folder:{}: photos decoded at most 512 px on their longer side."
 
 
 def _png(path, array):
@@ -40,7 +47,7 @@ def test_flat_tree_order_labels_and_pixels(tmp_path):
     (tmp_path / "cat" / ".hidden.png").write_bytes(b"ignored")
     s = load(f"folder:{tmp_path}")
     assert s.split == "all" and s.classes == ("bird", "cat", "dog") and s.image_shape == (1, 6, 5)
-    assert s.y.tolist() == [0, 1, 2, 2] and s.notes == ()
+    assert s.y.tolist() == [0, 1, 2, 2] and s.notes == (BOUND_NOTE.format(tmp_path),)
     order = ["bird/0.PNG", "cat/z.png", "dog/a.png", "dog/b.png"]
     assert np.array_equal(s.x[:, 0].numpy(), np.stack([images[k] for k in order]))
 
@@ -59,7 +66,7 @@ def test_mixed_sizes_are_resized_and_cropped(tmp_path):
     s = load(f"folder:{tmp_path}")
     assert s.image_shape == (1, 9, 9)  # the smallest shorter side
     assert s.x[0].unique().tolist() == [10] and s.x[1].unique().tolist() == [200]
-    assert "centre-cropped to 9x9" in s.notes[0]
+    assert "centre-cropped to 9x9" in s.notes[-1]
 
 
 def test_split_tree(tmp_path):
@@ -149,7 +156,7 @@ def test_exif_orientation_is_applied_before_sizing(tmp_path):
     Image.fromarray(stored).save(path, exif=exif)
     _png(tmp_path / "b" / "upright.png", _grey(100, (32, 16)))
     s = load(f"folder:{tmp_path}")
-    assert s.image_shape == (1, 32, 16) and s.notes == ()  # no resize: both are 32 x 16 upright
+    assert s.image_shape == (1, 32, 16) and len(s.notes) == 1  # no resize: both are 32 x 16 upright
     turned = s.x[0, 0].numpy()
     assert (turned[:16] == 0).all() and (turned[16:] == 255).all()  # the black half on top
 
@@ -187,15 +194,111 @@ def test_split_tree_parts_are_slices_of_the_whole(tmp_path):
         assert s.split == split and s.x[:, 0, 0, 0].tolist() == values
 
 
-def test_unreadable_file_is_named(tmp_path):
+def test_unreadable_file_is_named_when_strict(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLAB_FOLDER_STRICT", "1")
     _png(tmp_path / "a" / "1.png", _grey(10))
     (tmp_path / "a" / "folder.png").mkdir()  # a folder with an image's name
     with pytest.raises(CorruptFileError, match=r"folder.png: cannot read it \(Is a directory\)"):
         load(f"folder:{tmp_path}")
 
 
-def test_undecodable_file_is_named(tmp_path):
+def test_undecodable_file_is_named_when_strict(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLAB_FOLDER_STRICT", "1")
     _png(tmp_path / "a" / "1.png", _grey(10))
     (tmp_path / "a" / "2.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     with pytest.raises(CorruptFileError, match=r"2.png: cannot decode the image"):
+        load(f"folder:{tmp_path}")
+
+
+def test_bad_files_are_skipped_counted_and_named(tmp_path):
+    for i in range(4):
+        _png(tmp_path / "a" / f"{i}.png", _grey(10 + i))
+        _png(tmp_path / "b" / f"{i}.png", _grey(100 + i))
+    good = (tmp_path / "a" / "0.png").read_bytes()
+    (tmp_path / "a" / "1.png").write_bytes(good[: len(good) // 2])  # truncated
+    (tmp_path / "b" / "9.jpg").write_bytes(bytes(range(256)) * 4)  # random bytes
+    (tmp_path / "b" / "folder.png").mkdir()
+    s = load(f"folder:{tmp_path}")
+    assert len(s) == 7 and s.y.tolist() == [0, 0, 0, 1, 1, 1, 1]
+    assert s.x[:, 0, 0, 0].tolist() == [10, 12, 13, 100, 101, 102, 103]  # the right ones kept
+    (note,) = [n for n in s.notes if "unreadable" in n]
+    assert "skipped 3 unreadable image file(s) of 10" in note
+    assert "1.png" in note and "9.jpg" in note and "folder.png" in note
+    # a split tree's splits are counted separately: a skipped train file shifts no test image
+    for split, value in [("train", 1), ("test", 2)]:
+        for i in range(3):
+            _png(tmp_path / "split" / split / "c" / f"{i}.png", _grey(value * 50 + i))
+    (tmp_path / "split" / "train" / "c" / "0.png").write_bytes(b"broken")
+    train, test = (
+        load(f"folder:{tmp_path / 'split'}", "train"),
+        load(f"folder:{tmp_path / 'split'}", "test"),
+    )
+    assert train.x[:, 0, 0, 0].tolist() == [51, 52]
+    assert test.x[:, 0, 0, 0].tolist() == [100, 101, 102]
+
+
+def test_no_readable_file_is_an_error(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "1.png").write_bytes(b"broken")
+    (tmp_path / "a" / "2.jpg").write_bytes(b"")
+    with pytest.raises(CorruptFileError, match=r"none of its 2 images could be read.*1.png"):
+        load(f"folder:{tmp_path}")
+
+
+def _photo(path, width, height, seed):
+    """A smooth colour photo stand-in (gradients and a blob), saved as a high-quality JPEG."""
+    yy, xx = np.mgrid[:height, :width] / max(width, height)
+    rng = np.random.default_rng(seed)
+    a, b = rng.uniform(0.2, 0.8, 2)
+    rgb = np.stack([xx, yy, np.exp(-((xx - a) ** 2 + (yy - b) ** 2) * 20)], axis=2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((rgb * 255).astype(np.uint8)).save(path, quality=95)
+
+
+def test_large_photos_are_decoded_at_a_bounded_size(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLAB_FOLDER_MAX_SIDE", "200")
+    for i in range(6):
+        _photo(tmp_path / "c" / f"{i}.jpg", 3000, 2000, i)
+    s = load(f"folder:{tmp_path}")
+    assert s.image_shape == (3, 133, 200)
+    assert "photos decoded at most 200 px on their longer side" in s.notes[0]
+    # reference, independently: full decode, then torch's antialiased bilinear resize
+    for i in (0, 5):
+        full = np.array(Image.open(tmp_path / "c" / f"{i}.jpg").convert("RGB"))
+        ref = F.interpolate(
+            torch.from_numpy(full).permute(2, 0, 1)[None].float(),
+            size=(133, 200),
+            mode="bilinear",
+            antialias=True,
+        )[0]
+        off = (ref.round() - s.x[i].float()).abs() > 3
+        assert off.float().mean() < 0.01
+    # the bound is part of the cache key: another bound gives another size, not the cached one
+    monkeypatch.setenv("NNLAB_FOLDER_MAX_SIDE", "100")
+    assert load(f"folder:{tmp_path}").image_shape == (3, 67, 100)
+
+
+def test_peak_memory_follows_the_decoded_size(tmp_path):
+    """8 photos of 4000 x 3000 (288 MB decoded in full) load in far less memory."""
+    for i in range(8):
+        _photo(tmp_path / "c" / f"{i}.jpg", 4000, 3000, i)
+    script = (
+        "import resource, sys; from nnlab.data import load; "
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+        f"s = load('folder:{tmp_path}'); "
+        "print(s.image_shape, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)"
+    )
+    env = {**os.environ, "NNLAB_CACHE": "off"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    shape, grown_kib = done.stdout.rsplit(" ", 1)
+    assert shape == "(3, 384, 512)"
+    full = 8 * 4000 * 3000 * 3
+    assert int(grown_kib) * 1024 < 0.25 * full, (int(grown_kib) / 1024, full / 2**20)
+
+
+def test_max_side_setting_is_checked(tmp_path, monkeypatch):
+    _png(tmp_path / "a" / "1.png", _grey(10))
+    monkeypatch.setenv("NNLAB_FOLDER_MAX_SIDE", "big")
+    with pytest.raises(ConfigError, match="NNLAB_FOLDER_MAX_SIDE must be a whole number"):
         load(f"folder:{tmp_path}")

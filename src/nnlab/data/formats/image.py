@@ -6,7 +6,7 @@ their full range maps onto 0..255; PIL's own conversion would clip every value a
 """
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -26,7 +26,9 @@ _DECODE_ERRORS = (UnidentifiedImageError, OSError, ValueError, SyntaxError)
 _NOT_AN_IMAGE = "not in an image format Pillow reads: JPEG, PNG, BMP, GIF, TIFF, WebP, ..."
 
 
-def decode(data: bytes, source: str, channels: int | None) -> np.ndarray:
+def decode(
+    data: bytes, source: str, channels: int | None, max_side: int | None = None
+) -> np.ndarray:
     """Decode one image to uint8 (H, W, C), upright as its EXIF orientation tag says.
 
     Parameters
@@ -38,6 +40,10 @@ def decode(data: bytes, source: str, channels: int | None) -> np.ndarray:
         decode.
     channels : int or None
         1 (grey) or 3 (RGB); None keeps the image's own: 1 for `GREY_MODES`, else 3.
+    max_side : int or None
+        Shrink an image whose longer side is above this, keeping its aspect ratio, while it is
+        decoded: a JPEG's decoder itself scales by 1/2, 1/4 or 1/8 first (`Image.draft`), so a
+        large photo never exists in memory at full size; then an antialiased bilinear resize.
 
     Returns
     -------
@@ -46,9 +52,14 @@ def decode(data: bytes, source: str, channels: int | None) -> np.ndarray:
     """
     try:
         with Image.open(io.BytesIO(data)) as im:
+            if max_side is not None and max(im.size) > max_side:
+                im.draft(im.mode, _bounded(im.size, max_side))  # no-op for all but JPEG
             ImageOps.exif_transpose(im, in_place=True)
             channels = channels or (1 if im.mode in GREY_MODES else 3)
-            arr = np.asarray(_eight_bit(im).convert(_MODES[channels]))
+            im = _eight_bit(im).convert(_MODES[channels])
+            if max_side is not None and max(im.size) > max_side:
+                im = im.resize(_bounded(im.size, max_side), Image.Resampling.BILINEAR)
+            arr = np.asarray(im)
     except _DECODE_ERRORS as exc:
         why = _NOT_AN_IMAGE if isinstance(exc, UnidentifiedImageError) else str(exc)
         raise CorruptFileError(
@@ -57,18 +68,30 @@ def decode(data: bytes, source: str, channels: int | None) -> np.ndarray:
     return arr.reshape(arr.shape[0], arr.shape[1], channels)
 
 
+def _bounded(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """(width, height) scaled so the longer side is `max_side`, each side at least 1 px."""
+    scale = max_side / max(size)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
 def decode_many(
-    items: Sequence[tuple[bytes, str]], channels: int | None, *, skip_bad: bool = False
+    items: Sequence[tuple[bytes | Callable[[], bytes], str]],
+    channels: int | None,
+    *,
+    skip_bad: bool = False,
+    max_side: int | None = None,
 ) -> tuple[list[np.ndarray], list[int], list[str]]:
     """Decode many images with a small thread pool (PIL releases the GIL while decoding).
 
     Parameters
     ----------
     items : sequence of (bytes, source name)
-    channels : int or None
+        The bytes may be a function returning them, called in the worker thread: a file read
+        there is held only while it decodes, so memory follows the decoded, not encoded, size.
+    channels, max_side : int or None
         As in `decode`.
     skip_bad : bool
-        Skip undecodable images instead of raising.
+        Skip images that cannot be read or decoded instead of raising.
 
     Returns
     -------
@@ -78,19 +101,26 @@ def decode_many(
     """
 
     def one(item):
+        data, source = item
         try:
-            return decode(item[0], item[1], channels)
+            return decode(data() if callable(data) else data, source, channels, max_side)
         except CorruptFileError:
             if skip_bad:
                 return None
             raise
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        decoded = list(pool.map(one, items, chunksize=256))
+        decoded = list(pool.map(one, items, chunksize=16))
     arrays = [a for a in decoded if a is not None]
     kept = [i for i, a in enumerate(decoded) if a is not None]
     bad = [items[i][1] for i, a in enumerate(decoded) if a is None]
     return arrays, kept, bad
+
+
+def skipped_note(what: str, bad: Sequence[str], total: int, kind: str = "image") -> str:
+    """The set's note on the files it skipped: how many, of how many, and the first few."""
+    named = ", ".join(bad[:3]) + (", ..." if len(bad) > 3 else "")
+    return f"{what}: skipped {len(bad)} unreadable {kind} file(s) of {total}: {named}."
 
 
 def stack_hwc(arrays: Sequence[np.ndarray], source: str) -> np.ndarray:

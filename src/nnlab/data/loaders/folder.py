@@ -8,12 +8,19 @@ the split `all`, and `train`/`test` are a fixed stratified 80/20 split of it (se
 `FOLDER_SPLIT_SEED`, independent of the load seed).
 
 The whole tree is decoded once (and cached); its splits are slices of it, so they share one
-format. A set is grey when every image is single-channel, RGB otherwise. Images are turned
-upright by their EXIF orientation first. When they then differ in size, each is resized so its
-shorter side equals the smallest shorter side in the tree (antialiased bilinear) and
-centre-cropped to a square of that side; the set's notes say so.
+format. Photos are decoded at a bounded size, so memory follows the output, not the camera:
+one whose longer side exceeds `max_side` (default `DEFAULT_MAX_SIDE`, environment variable
+`NNLAB_FOLDER_MAX_SIDE`) is shrunk while it is decoded (`formats.image.decode`), and each file
+is read only while it decodes. A file that cannot be read or decoded is skipped, counted and
+named in the set's notes; the load fails only when none can be read, or on the first bad file
+with `NNLAB_FOLDER_STRICT=1`. A set is grey when every image is single-channel, RGB otherwise.
+Images are turned upright by their EXIF orientation first. When they then differ in size, each
+is resized so its shorter side equals the smallest shorter side in the tree (antialiased
+bilinear) and centre-cropped to a square of that side; the set's notes say so.
 """
 
+import functools
+import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -27,7 +34,7 @@ from nnlab.data.cache import cached
 from nnlab.data.catalog import SCHEMES
 from nnlab.data.formats.archive import first_dir, iter_members
 from nnlab.data.formats.files import read_file
-from nnlab.data.formats.image import decode_many, stack_hwc
+from nnlab.data.formats.image import decode_many, skipped_note, stack_hwc
 from nnlab.data.imageset import ImageSet, fixed_split
 from nnlab.errors import (
     ConfigError,
@@ -43,6 +50,10 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".
 SPLIT_DIRS = ("train", "valid", "test")
 FOLDER_SPLIT_SEED = 4242
 FOLDER_SPLIT = {"train": 0.8, "test": 0.2}
+#: longest side, in px, a folder:PATH photo is decoded at: four times the 112-128 px the
+#: transfer experiments train on at quick scale and above the 256 px they crop from at full
+#: scale, yet a 12-megapixel photo shrinks from 36 MB to 0.6 MB
+DEFAULT_MAX_SIDE = 512
 _LAYOUT = "PATH/<class>/<image> (or PATH/train/<class>/<image> and PATH/test/<class>/<image>)"
 
 
@@ -258,17 +269,48 @@ def load_folder(path: Path, split_name: str) -> ImageSet:
         raise UnknownNameError(
             f"folder dataset {path} has no split {split_name!r}; its splits are {', '.join(valid)}."
         )
-    whole = cached("folder", everything, lambda: _build_folder(path, files))
-    assert len(whole) == len(everything)  # one image per file: undecodable files raise
+    options = folder_options()
+    tree = tuple((name, tuple(fs)) for name, fs in files.items())
+    part = "all" if split_name == "all" or not split_tree else split_name
+    whole = cached(
+        f"folder-{part}", everything, lambda: _split_of(path, tree, part, **options), options
+    )
     if not split_tree:
         return fixed_split(whole, split_name, FOLDER_SPLIT, seed=FOLDER_SPLIT_SEED)
+    return whole
+
+
+def folder_options() -> dict[str, object]:
+    """The folder:PATH settings from the environment: max_side (px) and strict, checked."""
+    text = os.environ.get("NNLAB_FOLDER_MAX_SIDE", str(DEFAULT_MAX_SIDE))
+    if not text.isdigit() or int(text) < 8:
+        raise ConfigError(
+            f"NNLAB_FOLDER_MAX_SIDE must be a whole number of pixels, at least 8; got {text!r}. "
+            f"Unset it for the default {DEFAULT_MAX_SIDE}."
+        )
+    strict = os.environ.get("NNLAB_FOLDER_STRICT", "").lower() in {"1", "yes", "true", "on"}
+    return {"max_side": int(text), "strict": strict}
+
+
+def _split_of(path: Path, tree: tuple, split_name: str, max_side: int, strict: bool) -> ImageSet:
+    """One split of the decoded tree: `all`, or the images of one split folder."""
+    whole, counts = _decode_tree(path, tree, max_side, strict)
     if split_name == "all":
         return whole
-    # `whole` holds the splits one after another, in `trees` order, one image per file
-    sizes = [len(fs) for fs in files.values()]
-    start = sum(sizes[: list(files).index(split_name)])
-    part = whole.subset(torch.arange(start, start + len(files[split_name])))
+    # `whole` holds the splits one after another, in the tree's order
+    names = [name for name, _ in tree]
+    start = sum(counts[: names.index(split_name)])
+    part = whole.subset(torch.arange(start, start + counts[names.index(split_name)]))
     return replace(part, split=split_name)
+
+
+@functools.lru_cache(maxsize=1)
+def _decode_tree(
+    path: Path, tree: tuple, max_side: int, strict: bool
+) -> tuple[ImageSet, list[int]]:
+    """The whole tree decoded (kept for the process: each split is cached from it) and the
+    number of images kept per split."""
+    return _build_folder(path, dict(tree), max_side=max_side, strict=strict)
 
 
 def _split_trees(path: Path) -> dict[str, Path]:
@@ -279,36 +321,47 @@ def _split_trees(path: Path) -> dict[str, Path]:
     return {"all": path}
 
 
-def _build_folder(path: Path, files: Mapping[str, Sequence[tuple[str, Path]]]) -> ImageSet:
+def _build_folder(
+    path: Path, files: Mapping[str, Sequence[tuple[str, Path]]], *, max_side: int, strict: bool
+) -> tuple[ImageSet, list[int]]:
     """Decode the whole tree, split after split, in one format (grey or RGB, one size).
 
     The format comes from the decoded images themselves (after EXIF orientation), so every file
-    is read once.
+    is read once. Returns the set and the number of images kept from each split.
     """
     classes = sorted({label for fs in files.values() for label, _ in fs})
-    parts = [labelled(read_files(fs), classes) for fs in files.values()]
-    samples = [s for part, _ in parts for s in part]
-    arrays, _, _ = decode_many([(s.data, s.source) for s in samples], channels=None)
+    index = {c: i for i, c in enumerate(classes)}
+    # (class, file) order within each split, as `labelled` orders them
+    ordered = [sorted(fs, key=lambda f: (index[f[0]], f[1].name)) for fs in files.values()]
+    items = [(functools.partial(read_file, p), str(p)) for fs in ordered for _, p in fs]
+    arrays, kept, bad = decode_many(items, channels=None, skip_bad=not strict, max_side=max_side)
+    if not arrays:
+        raise CorruptFileError(
+            f"folder dataset {path}: none of its {len(items)} images could be read or decoded "
+            f"(e.g. {bad[0]}). Check that they are image files, or replace them."
+        )
+    labels = np.array([index[label] for fs in ordered for label, _ in fs], dtype=np.int64)[kept]
+    bounds = np.cumsum([0, *(len(fs) for fs in ordered)])
+    counts = np.diff(np.searchsorted(kept, bounds)).tolist()  # kept images per split
+    notes = [f"folder:{path}: photos decoded at most {max_side} px on their longer side."]
+    if bad:
+        notes.append(skipped_note(f"folder:{path}", bad, len(items)))
     channels = 1 if all(a.shape[2] == 1 for a in arrays) else 3
     # a grey image in an RGB tree: (H, W, 1) -> (H, W, 3), as PIL's "L" -> "RGB" does
     arrays = [a if a.shape[2] == channels else np.repeat(a, 3, axis=2) for a in arrays]
     sizes = {a.shape[:2] for a in arrays}
-    notes = ()
     if len(sizes) > 1:
         side = min(min(hw) for hw in sizes)
         arrays = _fit_all(arrays, side)
-        notes = (
+        notes.append(
             f"folder:{path}: images had {len(sizes)} different sizes; each was resized (shorter "
-            f"side to {side} px, antialiased bilinear) and centre-cropped to {side}x{side}.",
+            f"side to {side} px, antialiased bilinear) and centre-cropped to {side}x{side}."
         )
-    return ImageSet(
-        torch.from_numpy(stack_hwc(arrays, str(path))),
-        torch.from_numpy(np.concatenate([y for _, y in parts])),
-        tuple(classes),
-        f"folder:{path}",
-        "all",
-        notes,
+    x = torch.from_numpy(stack_hwc(arrays, str(path)))
+    imageset = ImageSet(
+        x, torch.from_numpy(labels), tuple(classes), f"folder:{path}", "all", tuple(notes)
     )
+    return imageset, counts
 
 
 def _folder_scheme(argument: str, split_name: str | None) -> ImageSet:

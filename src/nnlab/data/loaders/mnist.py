@@ -17,7 +17,7 @@ from nnlab.data.catalog import DatasetInfo, missing, register
 from nnlab.data.formats.archive import first_dir, iter_members
 from nnlab.data.formats.files import read_file
 from nnlab.data.formats.idx import find_idx, read_idx
-from nnlab.data.formats.image import decode_many, stack_hwc
+from nnlab.data.formats.image import decode_many, skipped_note, stack_hwc
 from nnlab.data.imageset import ImageSet, fixed_split
 from nnlab.errors import CorruptFileError
 
@@ -151,14 +151,7 @@ def _notmnist_pngs(items: list[tuple[bytes, str]], letters: list[str], source: s
     arrays, kept, bad = decode_many(items, channels=1, skip_bad=True)
     x = stack_hwc(arrays, source)
     y = torch.tensor([NOTMNIST_CLASSES.index(letters[i]) for i in kept], dtype=torch.int64)
-    notes = (
-        (
-            f"notmnist: skipped {len(bad)} unreadable PNG file(s) of {len(items)} "
-            f"(the original notMNIST_small has a few).",
-        )
-        if bad
-        else ()
-    )
+    notes = (skipped_note("notmnist", bad, len(items), "PNG"),) if bad else ()
     return ImageSet(torch.from_numpy(x), y, NOTMNIST_CLASSES, "notmnist", "all", notes)
 
 
