@@ -59,11 +59,15 @@ def test_truncated_archive(tmp_path):
 
 
 @pytest.mark.parametrize("content", [b"not a png at all", _png_bytes(7)[:60]], ids=["junk", "cut"])
-def test_undecodable_image_in_folder_set(tmp_path, content):
+def test_undecodable_image_in_folder_set(tmp_path, monkeypatch, content):
+    """A junk or cut photo is skipped and named; with NNLAB_FOLDER_STRICT=1 it is refused."""
     for i in range(3):
         (tmp_path / "cat").mkdir(exist_ok=True)
         (tmp_path / "cat" / f"{i}.png").write_bytes(_png_bytes(i))
     (tmp_path / "cat" / "broken.png").write_bytes(content)
+    s = load(f"folder:{tmp_path}")
+    assert len(s) == 3 and any("cat/broken.png" in n for n in s.notes)
+    monkeypatch.setenv("NNLAB_FOLDER_STRICT", "1")
     with pytest.raises(CorruptFileError, match=r"cat/broken\.png: cannot decode"):
         load(f"folder:{tmp_path}")
 

@@ -20,6 +20,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
@@ -330,6 +331,46 @@ def _check(what: str, digests: dict[str, str], expected: tuple[checksums.Checksu
 # ---- archives
 
 
+#: what reading a damaged zip or tar raises: a bad gzip stream and a seek before the file's start
+#: (an offset that lies) are OSErrors, an unknown compression method NotImplementedError
+_ARCHIVE_ERRORS = (
+    zipfile.BadZipFile,
+    tarfile.TarError,
+    EOFError,
+    zlib.error,
+    OSError,
+    NotImplementedError,
+)
+
+
+class _DamagedArchive(Exception):
+    """A read error of the archive, kept apart from errors writing the destination (a full disk)."""
+
+
+def _reading(call):
+    """`call()`, which reads the archive: its read errors become `_DamagedArchive`."""
+    try:
+        return call()
+    except _ARCHIVE_ERRORS as exc:
+        raise _DamagedArchive(exc) from None
+
+
+class _Member:
+    """A member's stream, opened by `opener`, whose every read error is a `_DamagedArchive`."""
+
+    def __init__(self, opener: Callable[[], IO[bytes]]):
+        self._f = _reading(opener)
+
+    def read(self, n: int = -1) -> bytes:
+        return _reading(lambda: self._f.read(n))
+
+    def __enter__(self) -> "_Member":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._f.close()
+
+
 def _unpack(archive: Path, download: Download, root: Path, check: str) -> list[Fetched]:
     """Write the wanted members of a checked archive (zip or tar) to their destinations."""
     source = f"{download.url.rsplit('/', 1)[-1]} ({check})"
@@ -337,24 +378,26 @@ def _unpack(archive: Path, download: Download, root: Path, check: str) -> list[F
     results = []
     try:
         if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as zf:
+            with _reading(partial(zipfile.ZipFile, archive)) as zf:
                 names = zf.namelist()
                 for name in names:
                     check_member_name(archive, name)
                 _require(download, set(wanted) - set(names))
-                results = [_write(zf.open(m), root, wanted[m], source) for m in wanted]
+                results = [
+                    _write(_Member(partial(zf.open, m)), root, wanted[m], source) for m in wanted
+                ]
         else:
             with tarfile.open(archive, "r:*") as tar:
                 found = set()
-                for member in tar:  # one pass: a .tar.gz cannot seek back cheaply
+                members = iter(tar)  # one pass: a .tar.gz cannot seek back cheaply
+                while (member := _reading(partial(next, members, None))) is not None:
                     check_member_name(archive, member.name)
                     if member.name in wanted and member.isfile():
-                        src = tar.extractfile(member)
-                        assert src is not None  # regular files always have data
+                        src = _Member(partial(tar.extractfile, member))
                         results.append(_write(src, root, wanted[member.name], source))
                         found.add(member.name)
                 _require(download, set(wanted) - found)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as exc:
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, _DamagedArchive) as exc:
         raise CorruptFileError(
             f"{download.url}: cannot unpack the downloaded archive ({exc}); run the fetch again."
         ) from None

@@ -10,6 +10,7 @@ import tarfile
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from nnlab.errors import CorruptFileError, UnsafeFileError
 
@@ -42,12 +43,23 @@ def iter_members(
                     f = tar.extractfile(member)
                     if f is None:  # pragma: no cover - isfile() members always have data
                         continue
-                    yield path, f.read()
+                    yield path, read_in_chunks(f)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise CorruptFileError(
             f"{archive}: cannot read the archive ({exc}); it is truncated or damaged. "
             f"Download it again."
         ) from None
+
+
+def read_in_chunks(f: IO[bytes], chunk: int = 1 << 20) -> bytes:
+    """All of `f`, a chunk at a time: a member whose size field lies costs only the bytes there.
+
+    (`f.read()` would first allocate the size the header claims, up to 8 GB and more.)
+    """
+    parts = []
+    while part := f.read(chunk):
+        parts.append(part)
+    return b"".join(parts)
 
 
 def first_dir(path: PurePosixPath, root: str | None = None) -> str | None:

@@ -7,12 +7,17 @@ from the file. So no NumPy object is built while unpickling: `SafeUnpickler` ans
 globals with stand-ins that only record and check what the file says (a plain numeric dtype, a
 shape, raw bytes of exactly the right length), and `safe_load` turns them into arrays afterwards
 with `np.frombuffer`. Any other global is refused with `UnsafeFileError` before it is called.
+
+The unpickler is Python's own (`pickle._Unpickler`), not the C one: the C unpickler allocates
+what a length or memo index claims before reading (a garbled `LONG_BINPUT` index of 10**8 costs
+1.6 GB), while the Python one keeps its memo in a dict and reads only the bytes that are there.
 """
 
 import io
 import math
 import pickle
 import re
+import struct
 
 import numpy as np
 
@@ -29,6 +34,20 @@ class _Refused(Exception):
 
 class _Malformed(Exception):
     """Raised inside the stand-ins; `safe_load` turns it into `CorruptFileError` with the file."""
+
+
+class _Lines(io.BytesIO):
+    """The pickle's bytes, whose text lines (a GLOBAL's module and name) must end in a newline.
+
+    Python's unpickler takes a line cut short by the file's end as whole, so a truncated file
+    would name a global "numpy." and be refused as unsafe instead of reported as truncated.
+    """
+
+    def readline(self, size: int | None = -1) -> bytes:
+        line = super().readline(size)
+        if not line.endswith(b"\n"):
+            raise _Malformed("the file ends inside a line: it was truncated")
+        return line
 
 
 class _DtypeSpec:
@@ -130,7 +149,7 @@ for _package in _NUMPY_PACKAGES:
     _GLOBALS[(f"{_package}.numeric", "_frombuffer")] = _frombuffer
 
 
-class SafeUnpickler(pickle.Unpickler):
+class SafeUnpickler(pickle._Unpickler):
     """An `Unpickler` that admits only data: builtin containers, bytes and numeric arrays.
 
     Parameters
@@ -142,8 +161,20 @@ class SafeUnpickler(pickle.Unpickler):
         read this way, so their keys are b"data", b"labels", ...).
     """
 
+    dispatch = pickle._Unpickler.dispatch.copy()
+
     def __init__(self, file, encoding: str = "bytes"):
         super().__init__(file, encoding=encoding)
+
+    def _load_bytearray8(self):
+        """BYTEARRAY8 from the bytes there: the stdlib's allocates the claimed size first."""
+        (size,) = struct.unpack("<Q", self.read(8))
+        data = self.read(size)
+        if len(data) != size:
+            raise _Malformed(f"a bytearray of {size} bytes cut short at {len(data)}")
+        self.append(bytearray(data))
+
+    dispatch[pickle.BYTEARRAY8[0]] = _load_bytearray8
 
     def find_class(self, module: str, name: str):
         if (module, name) in _GLOBALS:
@@ -175,7 +206,7 @@ def safe_load(data: bytes, source: str, encoding: str = "bytes") -> object:
         The pickle is truncated, damaged or inconsistent (e.g. an array's bytes do not fill it).
     """
     try:
-        return _resolve(SafeUnpickler(io.BytesIO(data), encoding).load())
+        return _resolve(SafeUnpickler(_Lines(data), encoding).load())
     except _Refused as exc:
         raise UnsafeFileError(
             f"{source}: the pickle asks for {exc}, which a data file has no use for (only "
@@ -194,6 +225,7 @@ def safe_load(data: bytes, source: str, encoding: str = "bytes") -> object:
         MemoryError,
         RecursionError,
         OverflowError,
+        struct.error,
     ) as exc:
         raise CorruptFileError(
             f"{source}: not a readable data pickle ({type(exc).__name__}: {exc}); it is "
@@ -201,8 +233,21 @@ def safe_load(data: bytes, source: str, encoding: str = "bytes") -> object:
         ) from None
 
 
-def _resolve(obj):
-    """`obj` with every `_ArraySpec` replaced by its array, through dicts, lists and tuples."""
+def _resolve(obj, done: dict | None = None):
+    """`obj` with every `_ArraySpec` replaced by its array, through dicts, lists and tuples.
+
+    `done` maps id -> result of what is already resolved: the memo lets a pickle share one list
+    twice at every level, and without it 60 levels would take 2**60 steps.
+    """
+    done = {} if done is None else done
+    if id(obj) in done:
+        return done[id(obj)]
+    done[id(obj)] = result = _resolved(obj, done)
+    return result
+
+
+def _resolved(obj, done: dict):
+    """One step of `_resolve`."""
     if isinstance(obj, _ArraySpec):
         if obj.array is None:
             raise _Malformed("an ndarray that was never given its data")
@@ -210,9 +255,9 @@ def _resolve(obj):
     if isinstance(obj, _DtypeSpec):
         return obj.dtype
     if isinstance(obj, dict):
-        return {_resolve(k): _resolve(v) for k, v in obj.items()}
+        return {_resolve(k, done): _resolve(v, done) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_resolve(v) for v in obj]
+        return [_resolve(v, done) for v in obj]
     if isinstance(obj, tuple):
-        return tuple(_resolve(v) for v in obj)
+        return tuple(_resolve(v, done) for v in obj)
     return obj

@@ -42,9 +42,12 @@ _IDX_STEMS = {"train": "train", "test": "t10k"}
 
 
 def _pair(
-    folder: Path, prefix: str, split: str, spec: DatasetInfo
+    folder: Path, prefix: str, split: str, spec: DatasetInfo, first_label: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Images (N, H, W) and labels (N,) of one IDX split, checked against each other."""
+    """Images (N, H, W) and labels (N,) of one IDX split, checked against each other.
+
+    Labels must lie in `first_label` .. `first_label` + classes - 1 (EMNIST letters count from 1).
+    """
     images = find_idx(folder, f"{prefix}-images-idx3-ubyte")
     labels = find_idx(folder, f"{prefix}-labels-idx1-ubyte")
     if images is None or labels is None:
@@ -57,16 +60,18 @@ def _pair(
             f"{images} and {labels}: {x.shape} images but {y.shape} labels; "
             f"the pair does not belong together."
         )
+    last = first_label + len(spec.classes) - 1
+    if len(y) and not first_label <= int(y.min()) <= int(y.max()) <= last:
+        raise CorruptFileError(
+            f"{labels}: labels must lie in {first_label}..{last} for {spec.name}'s "
+            f"{len(spec.classes)} classes, found {int(y.min())}..{int(y.max())}; the label file "
+            f"is damaged or not this dataset's. Get it again with `nnlab data fetch {spec.name}`."
+        )
     return x, y
 
 
 def _imageset(x: np.ndarray, y: np.ndarray, spec: DatasetInfo, split: str) -> ImageSet:
-    """Wrap (N, H, W) uint8 images and integer labels as an `ImageSet` [N, 1, H, W]."""
-    if len(y) and int(y.max()) >= len(spec.classes):
-        raise CorruptFileError(
-            f"{spec.name} {split}: label {int(y.max())} is out of range for "
-            f"{len(spec.classes)} classes; the label file is not this dataset's."
-        )
+    """Wrap (N, H, W) uint8 images and integer labels (checked by `_pair`) as an `ImageSet`."""
     return ImageSet(
         torch.from_numpy(np.ascontiguousarray(x)).unsqueeze(1),
         torch.from_numpy(y.astype(np.int64)),
@@ -88,10 +93,11 @@ def _idx_loader(name: str):
 def _emnist_loader(variant: str):
     def load(root: Path, split: str, seed: int, limit: int | None) -> ImageSet:
         spec = _SPECS[f"emnist-{variant}"]
-        x, y = _pair(root / spec.folder, f"emnist-{variant}-{split}", split, spec)
+        first = 1 if variant == "letters" else 0  # letters are labelled 1..26
+        x, y = _pair(root / spec.folder, f"emnist-{variant}-{split}", split, spec, first)
         x = x.transpose(0, 2, 1)  # EMNIST stores every image transposed; make it upright
         if variant == "letters":
-            y = y.astype(np.int64) - 1  # letters are labelled 1..26
+            y = y.astype(np.int64) - 1
         return _imageset(x, y, spec, split)
 
     return load
