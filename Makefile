@@ -14,7 +14,7 @@ export NNLAB_DATA := $(SHARED_DATA)
 endif
 endif
 
-.PHONY: demo test test-cpu-paths lint bench lock clean
+.PHONY: demo test test-cpu-paths lint bench bench-peers lock clean
 
 # torch first, pinned: here that is the local CPU build; a looser spec pulls CUDA wheels.
 # PIP_CONSTRAINT (not -c) also holds the build environment's setuptools to the lock.
@@ -66,10 +66,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
+# the peers (Lightning) go into the benchmark's own environment, never into nnlab's
+BENCH_VENV := .bench-venv
+bench-peers: $(STAMP)
+	test -x $(BENCH_VENV)/bin/python || $(PY) -m venv $(BENCH_VENV)
+	PIP_CONSTRAINT=$(abspath $(LOCK)) $(BENCH_VENV)/bin/pip install -q torch
+	PIP_CONSTRAINT=$(abspath $(LOCK)) $(BENCH_VENV)/bin/pip install -q -e . lightning
+	$(BENCH_VENV)/bin/python benchmarks/bench_peers.py
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_data.py
 	$(BIN)/python benchmarks/bench_loaders.py
-	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_scratch.py
 	$(BIN)/python benchmarks/bench_probe.py
 

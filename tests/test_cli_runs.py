@@ -1,5 +1,7 @@
 """The `nnlab` commands for experiments: list, run (its refusals), runs and report."""
 
+import json
+
 import pytest
 
 from nnlab.cli import main
@@ -61,6 +63,8 @@ def test_list_of_one_experiment_shows_its_settings_per_scale(capsys):
         (["run", "spatial-locality", "--resume", "x"], "--resume continues a run"),
         (["run", "--resume", "x", "--scale", "smoke"], "--resume continues a run"),
         (["run", "--resume", "nope"], "nope"),
+        (["run", "spatial-locality", "--precision", "fp16"], "invalid choice: 'fp16'"),
+        (["run", "spatial-locality", "--threads", "0"], "at least 1, got '0'"),
     ],
 )
 def test_run_refuses_bad_settings_before_making_a_run(argv, expected, tmp_path, capsys):
@@ -178,3 +182,18 @@ def test_a_full_disk_fails_the_run_cleanly(tmp_path):
     left = {p.name for p in folder.iterdir()}
     assert not left & {"report.md", "report.html", "metrics.json"}, left
     assert not [p for p in folder.rglob("*.tmp")]
+
+
+def test_run_states_its_precision_and_threads(tmp_path, capsys):
+    """--precision and --threads reach every fit: run.json and the report say what ran."""
+    runs = tmp_path / "runs"
+    argv = ["run", "mlp-lr-search", "--scale", "smoke", "--precision", "fp32", "--threads", "1"]
+    assert main([*argv, "--out", str(runs)]) == 0
+    (folder,) = [p for p in runs.iterdir() if p.is_dir()]
+    info = json.loads((folder / "run.json").read_text())
+    assert info["precision"]["policy"] == "fp32"
+    fits = info["precision"]["fits"]
+    assert fits and set(fits.values()) == {"fp32"}
+    assert info["device"].startswith("cpu (1 thread,")
+    report = (folder / "report.md").read_text()
+    assert f"| Precision | fp32 for {', '.join(fits)} (--precision fp32) |" in report

@@ -387,10 +387,24 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", metavar="N", help="seed of the whole run (default 0)")
     parser.add_argument("--device", metavar="DEV", help="cpu, cuda or cuda:N (default: best)")
     parser.add_argument(
-        "--no-accelerate",
-        dest="accelerate",
-        action="store_false",
-        help="on a GPU, train in plain float32 without bf16, channels-last or torch.compile",
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        default="auto",
+        help="auto (default): bf16 autocast (+ channels-last for conv nets) where the device "
+        "computes bf16 natively (CUDA; a CPU with AMX or AVX512-BF16), float32 elsewhere",
+    )
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        default=None,
+        help="train through torch.compile (default: on CUDA for long fits, never on the CPU, "
+        "where it measured slower)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        metavar="N",
+        help="torch and BLAS threads of this run (default: torch's, one per core)",
     )
     parser.add_argument(
         "--resume",
@@ -400,7 +414,29 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     _runs_dir_argument(parser)
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def _speed(args: argparse.Namespace):
+    """The `Speed` that --precision and --compile ask for."""
+    from nnlab.train import Speed
+
+    return Speed(precision=args.precision, compile=args.compile)
+
+
 def _run(args: argparse.Namespace) -> int:
+    from nnlab.train import thread_limit
+
+    with thread_limit(args.threads):
+        return _run_limited(args)
+
+
+def _run_limited(args: argparse.Namespace) -> int:
+    """`nnlab run`, within the --threads limit."""
     from nnlab.experiments import parse_assignments, resume_experiment, run_experiment
 
     progress = _console(stderr=True)
@@ -418,7 +454,7 @@ def _run(args: argparse.Namespace) -> int:
                 device=args.device,
                 runs_dir=args.out,
                 console=progress,
-                accelerate=args.accelerate,
+                speed=_speed(args),
             )
         elif not args.experiment:
             raise ConfigError("name an experiment (`nnlab list`), or --resume RUN.")
@@ -434,7 +470,7 @@ def _run(args: argparse.Namespace) -> int:
                 device=args.device,
                 runs_dir=args.out,
                 console=progress,
-                accelerate=args.accelerate,
+                speed=_speed(args),
             )
     except KeyboardInterrupt:
         print("nnlab: interrupted", file=sys.stderr)
@@ -466,7 +502,7 @@ def _run_all(args: argparse.Namespace, progress) -> int:
         "device": args.device,
         "runs_dir": args.out,
         "console": progress,
-        "accelerate": args.accelerate,
+        "speed": _speed(args),
     }
     if args.resume:
         page, entries = resume_book(args.resume, **where)

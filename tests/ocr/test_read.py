@@ -40,7 +40,7 @@ def classifier():
             batch_size=64,
             transform=transforms.to_float,
             device="cpu",
-            accelerate=False,
+            precision="fp32",
         )
     finally:
         torch.set_num_threads(threads)

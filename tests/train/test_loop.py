@@ -407,7 +407,7 @@ def test_cuda_nan_check_names_the_first_bad_step(digits):
 def test_cuda_compiled_fit_matches_an_uncompiled_one_closely(digits):
     train, test = digits
     results = []
-    for accelerate in (True, False):
+    for precision, compile_ in (("auto", True), ("fp32", False)):
         model = _cnn()
         history = fit(
             model,
@@ -417,7 +417,8 @@ def test_cuda_compiled_fit_matches_an_uncompiled_one_closely(digits):
             optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
             transform=to_signed,
             device="cuda",
-            accelerate=accelerate,
+            precision=precision,
+            compile=compile_,
         )
         results.append(history[-1]["val_acc"])
         assert not any(k.startswith("_orig_mod") for k in model.state_dict())

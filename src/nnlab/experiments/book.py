@@ -22,6 +22,7 @@ from nnlab.experiments.context import Context
 from nnlab.experiments.runner import create_run, default_runs_dir, execute, reopen_run
 from nnlab.runs import BookEntry, RunIndex, write_book_html
 from nnlab.runs.atomic import write_json
+from nnlab.train import DEFAULT_SPEED, Speed
 
 
 def run_all(
@@ -32,7 +33,7 @@ def run_all(
     device: str | None = None,
     runs_dir: Path | None = None,
     console: Any = None,
-    accelerate: bool = True,
+    speed: Speed = DEFAULT_SPEED,
 ) -> tuple[Path, list[BookEntry]]:
     """Run `experiments` (default: all, in the catalogue's order) and write the book page.
 
@@ -44,7 +45,7 @@ def run_all(
         Which to run; default every registered one, by study.
     overrides : mapping, optional
         Settings every experiment has, for all of them, e.g. {"seed": 1}.
-    device, runs_dir, console, accelerate
+    device, runs_dir, console, speed
         As for `run_experiment`.
 
     Returns
@@ -60,7 +61,7 @@ def run_all(
         "experiments": [e.id for e in chosen],
         "runs": {},
     }
-    return _write_book(book, runs_dir or default_runs_dir(), device, console, accelerate)
+    return _write_book(book, runs_dir or default_runs_dir(), device, console, speed)
 
 
 def resume_book(
@@ -69,7 +70,7 @@ def resume_book(
     device: str | None = None,
     runs_dir: Path | None = None,
     console: Any = None,
-    accelerate: bool = True,
+    speed: Speed = DEFAULT_SPEED,
 ) -> tuple[Path, list[BookEntry]]:
     """Finish an interrupted book: keep its done runs, resume the others, run the rest.
 
@@ -78,7 +79,7 @@ def resume_book(
     ref : str
         The book's name ("book-20261206-101500-quick"), its page or its .json, in `runs_dir`
         or as a path.
-    device, runs_dir, console, accelerate
+    device, runs_dir, console, speed
         As for `run_all`; the scale, seed and experiments are the book's own.
 
     Returns
@@ -89,11 +90,11 @@ def resume_book(
     runs_dir = runs_dir or default_runs_dir()
     path = _find_book(ref, runs_dir)
     book = json.loads(path.read_text())
-    return _write_book(book, path.parent, device, console, accelerate)
+    return _write_book(book, path.parent, device, console, speed)
 
 
 def _write_book(
-    book: dict, runs_dir: Path, device, console, accelerate: bool
+    book: dict, runs_dir: Path, device, console, speed: Speed
 ) -> tuple[Path, list[BookEntry]]:
     """Run each of the book's experiments that has no done run yet; write its page and state."""
     state = runs_dir / f"{book['name']}.json"
@@ -120,7 +121,7 @@ def _write_book(
                 section.append(BookEntry(experiment.id, run_id))
                 continue
             if run_id:  # interrupted or failed: continue it from its checkpoints
-                open_run = partial(reopen_run, run_id, device, runs_dir, console, accelerate)
+                open_run = partial(reopen_run, run_id, device, runs_dir, console, speed)
             else:
                 open_run = partial(
                     create_run,
@@ -130,7 +131,7 @@ def _write_book(
                     device,
                     runs_dir,
                     console,
-                    accelerate,
+                    speed,
                 )
             _run_one(experiment.id, open_run, section, started)
     except KeyboardInterrupt:

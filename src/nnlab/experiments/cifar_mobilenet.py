@@ -41,6 +41,7 @@ from nnlab.experiments.transfer import (
 )
 from nnlab.models import count_parameters
 from nnlab.models.weights import IMAGENET_MEAN, IMAGENET_STD
+from nnlab.train import make_optimizer
 
 ARCH = "mobilenet_v2"
 
@@ -104,8 +105,12 @@ def run(cfg: Config, ctx) -> None:
     start = start_model(ctx, ARCH, len(train.classes), cfg.weights)
     model = start.model
     ctx.note(f"{ARCH} starts from {start.description}; every layer trains.")
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+    optimizer = make_optimizer(
+        torch.optim.SGD,
+        model.parameters(),
+        lr=cfg.lr,
+        momentum=cfg.momentum,
+        weight_decay=cfg.weight_decay,
     )
     steps = cfg.epochs * -(-len(train) // cfg.batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps) if cfg.cosine else None

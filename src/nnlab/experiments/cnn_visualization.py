@@ -43,6 +43,7 @@ from nnlab.experiments.config import ExperimentConfig, check_positive
 from nnlab.experiments.mlp_architectures import load_pair, score_row, train_and_score
 from nnlab.models import CNN
 from nnlab.models.mlp import format_widths, parse_widths
+from nnlab.train import make_optimizer
 
 
 @dataclass
@@ -113,7 +114,7 @@ def run(cfg: Config, ctx) -> None:
         train,
         test,
         test,
-        optimizer=torch.optim.Adam(model.parameters(), lr=cfg.lr),
+        optimizer=make_optimizer(torch.optim.Adam, model.parameters(), lr=cfg.lr),
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
     )

@@ -16,7 +16,7 @@ from nnlab import data
 from nnlab.data import ImageSet, split
 from nnlab.errors import MissingDataError, UnknownNameError
 from nnlab.runs import Run
-from nnlab.train import Checkpoint, History, ProgressBar, fit
+from nnlab.train import DEFAULT_SPEED, Checkpoint, History, ProgressBar, Speed, fit
 
 
 class Context:
@@ -34,8 +34,8 @@ class Context:
         "smoke", "quick" or "full": fallbacks to substitutes are allowed below full.
     console : rich.console.Console, optional
         Where progress and notices are printed (default: stderr).
-    accelerate : bool
-        On CUDA, let `fit` use bf16 autocast, channels-last and torch.compile where they help.
+    speed : Speed
+        The precision policy and torch.compile setting every `fit` of the run gets.
     """
 
     def __init__(
@@ -46,11 +46,13 @@ class Context:
         seed: int,
         scale: str,
         console: Any = None,
-        accelerate: bool = True,
+        speed: Speed = DEFAULT_SPEED,
     ):
         self.run = run
         self.device = device
-        self.accelerate = accelerate
+        self.speed = speed
+        #: model name -> the precision its fit ran in, as run.json and the report state it
+        self.precisions: dict[str, str] = {}
         self.seed = seed
         self.scale = scale
         self.console = console
@@ -145,8 +147,12 @@ class Context:
         own = [ProgressBar(label=name, console=self.console)]
         own.append(Checkpoint(self.run.checkpoint_path(name)))
         kwargs.setdefault("seed", self.derived_seed(f"shuffle/{name}"))
-        kwargs.setdefault("accelerate", self.accelerate)
-        return fit(model, train, val, device=self.device, callbacks=[*callbacks, *own], **kwargs)
+        kwargs.setdefault("precision", self.speed.precision)
+        kwargs.setdefault("compile", self.speed.compile)
+        history = fit(model, train, val, device=self.device, callbacks=[*callbacks, *own], **kwargs)
+        self.precisions[name] = history.precision
+        self.run.fact("precision", {"policy": kwargs["precision"], "fits": self.precisions})
+        return history
 
     # ---- results
 

@@ -53,7 +53,7 @@ from nnlab.experiments.catalog import Experiment, register
 from nnlab.experiments.config import ExperimentConfig, check_positive
 from nnlab.experiments.transfer import LinearProbe
 from nnlab.models.zoo.vgg import VGG16_LAYERS, init_vgg, make_layers
-from nnlab.train import EarlyStopping, evaluate
+from nnlab.train import EarlyStopping, evaluate, make_optimizer
 from nnlab.train.triplets import BatchTripletLoss, TripletLossState
 
 HEADS = ("linear", "mlp")
@@ -231,7 +231,7 @@ def _triplet_stage(cfg: Config, ctx, z: int, train: ImageSet, transform):
         batch_size=cfg.batch_size,
         loss=triplet_loss,
         accuracy=False,  # the output is an embedding, not class scores
-        optimizer=torch.optim.Adam(encoder.parameters(), lr=cfg.lr),
+        optimizer=make_optimizer(torch.optim.Adam, encoder.parameters(), lr=cfg.lr),
         transform=transform,
         eval_every=cfg.eval_every,
         callbacks=[
@@ -259,7 +259,7 @@ def _fine_tune_linear(cfg: Config, ctx, z: int, encoder: Encoder, sets: dict, tr
         inputs["val"],
         epochs=cfg.probe_epochs,
         batch_size=cfg.finetune_batch_size,
-        optimizer=torch.optim.Adam(probe.trainable.parameters(), lr=cfg.probe_lr),
+        optimizer=make_optimizer(torch.optim.Adam, probe.trainable.parameters(), lr=cfg.probe_lr),
     )
     _tsne_figure(ctx, z, inputs["val"], cfg)
     return history, _scores(z, "fine_tune_linear", "linear", probe.trainable, inputs, None, ctx)
@@ -277,7 +277,7 @@ def _fine_tune_nn(cfg: Config, ctx, z: int, kind: str, encoder: Encoder, sets: d
         sets["val"],
         epochs=cfg.finetune_epochs,
         batch_size=cfg.finetune_batch_size,
-        optimizer=torch.optim.Adam(model.parameters(), lr=cfg.finetune_lr),
+        optimizer=make_optimizer(torch.optim.Adam, model.parameters(), lr=cfg.finetune_lr),
         transform=transform,
     )
     return history, _scores(z, "fine_tune_nn", kind, model, sets, transform, ctx)

@@ -49,7 +49,7 @@ from nnlab.experiments.transfer import (
     start_model,
 )
 from nnlab.models.weights import IMAGENET_MEAN, IMAGENET_STD
-from nnlab.train import evaluate, param_groups
+from nnlab.train import evaluate, make_optimizer, param_groups
 
 ARCH = "resnet18"
 MODES = {"pretrained": "(a) pre-trained, frozen backbone", "fine_tuned": "(b) fine-tuned"}
@@ -99,7 +99,7 @@ def finetune_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.SGD:
         },
         default=cfg.lr_other,
     )
-    return torch.optim.SGD(groups, lr=cfg.lr_other, momentum=cfg.momentum)
+    return make_optimizer(torch.optim.SGD, groups, lr=cfg.lr_other, momentum=cfg.momentum)
 
 
 def run(cfg: Config, ctx) -> None:
@@ -127,7 +127,7 @@ def run(cfg: Config, ctx) -> None:
         "pretrained",
         head,
         probe.inputs(train),
-        optimizer=torch.optim.SGD(trainable, lr=cfg.lr_fc, momentum=cfg.momentum),
+        optimizer=make_optimizer(torch.optim.SGD, trainable, lr=cfg.lr_fc, momentum=cfg.momentum),
         transform=probe.transform,
         **fit_settings,
     )

@@ -37,6 +37,7 @@ from nnlab.experiments.config import ExperimentConfig, check_positive
 from nnlab.experiments.mlp_architectures import score_row, train_and_score
 from nnlab.models import CNN, MLP
 from nnlab.models.mlp import ACTIVATIONS, parse_widths
+from nnlab.train import make_optimizer
 
 
 @dataclass
@@ -110,7 +111,9 @@ def run(cfg: Config, ctx) -> None:
             train,
             valid,
             test,
-            optimizer=torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum),
+            optimizer=make_optimizer(
+                torch.optim.SGD, model.parameters(), lr=cfg.lr, momentum=cfg.momentum
+            ),
             epochs=cfg.epochs,
             batch_size=cfg.batch_size,
         )

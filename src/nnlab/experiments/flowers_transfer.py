@@ -44,7 +44,7 @@ from nnlab.experiments.transfer import (
 )
 from nnlab.models import count_parameters
 from nnlab.models.weights import IMAGENET_MEAN, IMAGENET_STD
-from nnlab.train import evaluate
+from nnlab.train import evaluate, make_optimizer
 
 ARCH = "squeezenet1_1"
 SCRATCH = "custom_cnn"
@@ -169,7 +169,7 @@ def run(cfg: Config, ctx) -> None:
             val,
             epochs=cfg.epochs,
             batch_size=cfg.batch_size,
-            optimizer=torch.optim.Adam(model.parameters(), lr=lr),
+            optimizer=make_optimizer(torch.optim.Adam, model.parameters(), lr=lr),
             transform=train_tf,
             eval_transform=eval_tf,
         )

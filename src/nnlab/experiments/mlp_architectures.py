@@ -35,7 +35,7 @@ from nnlab.experiments.catalog import Experiment, register
 from nnlab.experiments.config import ExperimentConfig, check_positive
 from nnlab.models import MLP, count_parameters
 from nnlab.models.mlp import format_widths, parse_widths
-from nnlab.train import Evaluation, History, evaluate
+from nnlab.train import Evaluation, History, evaluate, make_optimizer
 
 #: the study's five MLPs, as hidden-layer widths
 STUDY_MLPS = ("1000x2", "1000x3", "1000x5", "500x7", "500x8")
@@ -168,7 +168,7 @@ def train_models(
             train,
             test,
             test,
-            optimizer=torch.optim.Adam(model.parameters(), lr=cfg.lr),
+            optimizer=make_optimizer(torch.optim.Adam, model.parameters(), lr=cfg.lr),
             epochs=cfg.epochs,
             batch_size=cfg.batch_size,
         )

@@ -32,7 +32,7 @@ from nnlab.experiments.catalog import Experiment, register
 from nnlab.experiments.config import ExperimentConfig, check_positive
 from nnlab.models import MLP, count_parameters
 from nnlab.models.mlp import format_widths, parse_widths
-from nnlab.train import evaluate
+from nnlab.train import evaluate, make_optimizer
 
 
 @dataclass
@@ -160,7 +160,7 @@ def _fit(ctx, name, model, train, val, lr, cfg):
         val,
         seed=ctx.derived_seed("shuffle"),
         epochs=cfg.epochs,
-        optimizer=torch.optim.Adam(model.parameters(), lr=lr),
+        optimizer=make_optimizer(torch.optim.Adam, model.parameters(), lr=lr),
         loss=F.cross_entropy,
         batch_size=cfg.batch_size,
         transform=transforms.to_signed,

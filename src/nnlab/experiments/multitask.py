@@ -35,7 +35,7 @@ from nnlab.experiments.catalog import Experiment, register
 from nnlab.experiments.config import ExperimentConfig, check_positive
 from nnlab.models import MultiTaskNet, count_parameters
 from nnlab.models.mlp import parse_widths
-from nnlab.train import evaluate, head_loss
+from nnlab.train import evaluate, head_loss, make_optimizer
 
 TASKS = ("item", "group")
 
@@ -184,7 +184,7 @@ def run(cfg: Config, ctx) -> None:
             seed=ctx.derived_seed("shuffle"),
             heads=heads,
             epochs=cfg.epochs,
-            optimizer=torch.optim.Adam(model.parameters(), lr=cfg.lr),
+            optimizer=make_optimizer(torch.optim.Adam, model.parameters(), lr=cfg.lr),
             loss=loss,
             batch_size=cfg.batch_size,
             transform=transforms.to_signed,

@@ -50,7 +50,7 @@ from nnlab.models.weights import load_into
 from nnlab.ocr.classifier import Augment, character_cnn
 from nnlab.ocr.read import read_page, standardise
 from nnlab.ocr.score import character_accuracy
-from nnlab.train import evaluate
+from nnlab.train import evaluate, make_optimizer
 
 
 @dataclass
@@ -189,7 +189,7 @@ def _classifier(cfg: Config, ctx) -> torch.nn.Module:
         train,
         test,
         epochs=cfg.epochs,
-        optimizer=torch.optim.Adam(model.parameters(), lr=cfg.lr),
+        optimizer=make_optimizer(torch.optim.Adam, model.parameters(), lr=cfg.lr),
         loss=F.cross_entropy,
         batch_size=cfg.batch_size,
         transform=augment,

@@ -22,7 +22,7 @@ from nnlab.experiments.catalog import EXPERIMENTS, Experiment
 from nnlab.experiments.config import ExperimentConfig, resolve
 from nnlab.experiments.context import Context
 from nnlab.runs import Run
-from nnlab.train import resolve_device
+from nnlab.train import DEFAULT_SPEED, Speed, resolve_device
 
 
 def default_runs_dir() -> Path:
@@ -38,7 +38,7 @@ def run_experiment(
     device: str | None = None,
     runs_dir: Path | None = None,
     console: Any = None,
-    accelerate: bool = True,
+    speed: Speed = DEFAULT_SPEED,
 ) -> Context:
     """Run one experiment and write its run folder.
 
@@ -56,18 +56,15 @@ def run_experiment(
         Where run folders and the index live (default `default_runs_dir()`).
     console : rich.console.Console, optional
         Where progress is printed.
-    accelerate : bool
-        On CUDA: bf16 autocast, channels-last and torch.compile where they help (False: plain
-        float32, as on the CPU).
+    speed : Speed
+        The precision policy and torch.compile setting of every fit (`--precision`, `--compile`).
 
     Returns
     -------
     Context
         The finished run's context: `.run` (folder, metrics) and `.tables`.
     """
-    return execute(
-        *create_run(experiment_id, scale, overrides, device, runs_dir, console, accelerate)
-    )
+    return execute(*create_run(experiment_id, scale, overrides, device, runs_dir, console, speed))
 
 
 def create_run(
@@ -77,7 +74,7 @@ def create_run(
     device: str | None,
     runs_dir: Path | None,
     console: Any,
-    accelerate: bool,
+    speed: Speed,
 ) -> tuple[Experiment, ExperimentConfig, Context]:
     """The settings, run folder and context of a new run (as `run_experiment`), not yet run."""
     experiment = EXPERIMENTS.get(experiment_id)
@@ -93,9 +90,7 @@ def create_run(
         scale=scale,
         device=describe_device(dev),
     )
-    ctx = Context(
-        run, device=dev, seed=cfg.seed, scale=scale, console=console, accelerate=accelerate
-    )
+    ctx = Context(run, device=dev, seed=cfg.seed, scale=scale, console=console, speed=speed)
     return experiment, cfg, ctx
 
 
@@ -105,14 +100,14 @@ def resume_experiment(
     device: str | None = None,
     runs_dir: Path | None = None,
     console: Any = None,
-    accelerate: bool = True,
+    speed: Speed = DEFAULT_SPEED,
 ) -> Context:
     """Continue an interrupted or failed run in its own folder, with its own settings.
 
     The experiment runs again from the top; every model it trains picks up from its checkpoint,
     so finished models are not retrained and an interrupted one goes on from its last save.
     """
-    return execute(*reopen_run(run_ref, device, runs_dir, console, accelerate))
+    return execute(*reopen_run(run_ref, device, runs_dir, console, speed))
 
 
 def check_dataset(name: str) -> None:
@@ -132,7 +127,7 @@ def check_dataset(name: str) -> None:
 
 
 def reopen_run(
-    run_ref: str, device: str | None, runs_dir: Path | None, console: Any, accelerate: bool
+    run_ref: str, device: str | None, runs_dir: Path | None, console: Any, speed: Speed
 ) -> tuple[Experiment, ExperimentConfig, Context]:
     """The experiment, settings and context of an interrupted or failed run, not yet resumed."""
     run = Run.open(run_ref, runs_dir or default_runs_dir())
@@ -151,7 +146,7 @@ def reopen_run(
         seed=cfg.seed,
         scale=scale,
         console=console,
-        accelerate=accelerate,
+        speed=speed,
     )
     return experiment, cfg, ctx
 
@@ -218,4 +213,5 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
         return f"{device} ({props.name}, {props.total_memory / 2**30:.0f} GiB)"
-    return f"{device} ({torch.get_num_threads()} threads, torch {torch.__version__})"
+    threads = torch.get_num_threads()
+    return f"{device} ({threads} thread{'s' * (threads != 1)}, torch {torch.__version__})"

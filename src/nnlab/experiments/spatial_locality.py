@@ -32,7 +32,7 @@ from nnlab.errors import ConfigError
 from nnlab.experiments.catalog import Experiment, register
 from nnlab.experiments.config import ExperimentConfig, check_positive
 from nnlab.models import MLP, count_parameters
-from nnlab.train import evaluate
+from nnlab.train import evaluate, make_optimizer
 
 SIZE = 28
 INPUTS = ("original", "permuted")
@@ -146,7 +146,9 @@ def run(cfg: Config, ctx) -> None:
                 te,
                 seed=ctx.derived_seed("shuffle"),
                 epochs=cfg.epochs,
-                optimizer=torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum),
+                optimizer=make_optimizer(
+                    torch.optim.SGD, model.parameters(), lr=cfg.lr, momentum=cfg.momentum
+                ),
                 loss=F.nll_loss,
                 batch_size=cfg.batch_size,
                 transform=transforms.to_signed,

@@ -44,6 +44,7 @@ from nnlab.experiments.transfer import (
 )
 from nnlab.models import build, count_parameters
 from nnlab.models.weights import PRETRAINED
+from nnlab.train import make_optimizer
 
 BASELINE = "lenet5"
 LENET_SIZE = 32
@@ -128,7 +129,7 @@ def run(cfg: Config, ctx) -> None:
             head,
             probe.inputs(train),
             probe.inputs(val),
-            optimizer=torch.optim.Adam(trainable, lr=cfg.lr),
+            optimizer=make_optimizer(torch.optim.Adam, trainable, lr=cfg.lr),
             transform=probe.transform,
             **fit_settings,
         )
@@ -147,7 +148,7 @@ def run(cfg: Config, ctx) -> None:
             lenet,
             train,
             val,
-            optimizer=torch.optim.Adam(lenet.parameters(), lr=cfg.lr),
+            optimizer=make_optimizer(torch.optim.Adam, lenet.parameters(), lr=cfg.lr),
             transform=image_transform(LENET_SIZE, HALF, HALF),
             **fit_settings,
         )

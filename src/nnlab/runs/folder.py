@@ -297,6 +297,11 @@ class Run:
         (self.path / "checkpoints").mkdir(exist_ok=True)
         return self.path / "checkpoints" / f"{name}.pt"
 
+    def fact(self, key: str, value) -> None:
+        """Record a fact about how the run ran (e.g. its fits' precision) in run.json now."""
+        self._info[key] = plain(value, key)
+        write_json(self.path / "run.json", self._info)
+
     @property
     def metrics(self) -> dict:
         """All metrics so far: flat dotted names to values, in recording order."""

@@ -143,6 +143,17 @@ def _status_line(info: dict) -> str:
     return " · ".join(parts)
 
 
+def _precision(facts: dict | None) -> str | None:
+    """ "fp32 for mlp, cnn (--precision auto)" from run.json's {"policy": ..., "fits": {...}}."""
+    if not facts or not facts.get("fits"):
+        return None
+    by_precision: dict[str, list[str]] = {}
+    for model, precision in facts["fits"].items():
+        by_precision.setdefault(precision, []).append(model)
+    used = "; ".join(f"{p} for {', '.join(models)}" for p, models in by_precision.items())
+    return f"{used} (--precision {facts.get('policy', 'auto')})"
+
+
 def _run_rows(info: dict) -> list[tuple[str, str]]:
     """The "Run" section: (label, value) pairs, empty values left out."""
     machine = info.get("machine") or {}
@@ -160,6 +171,7 @@ def _run_rows(info: dict) -> list[tuple[str, str]]:
         ("Ended", _when(info.get("ended"))),
         ("Duration", format_duration(info.get("seconds"))),
         ("Device", info.get("device")),
+        ("Precision", _precision(info.get("precision"))),
         ("Host", info.get("host")),
         ("Process id", info.get("pid")),
         ("Platform", machine.get("platform")),

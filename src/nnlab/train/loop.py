@@ -23,7 +23,7 @@ from nnlab.data import ImageSet, batches
 from nnlab.data.pipeline import Batches, Transform
 from nnlab.errors import ConfigError
 from nnlab.train.callbacks import Checkpoint, check_positive_int
-from nnlab.train.device import Acceleration, resolve_device
+from nnlab.train.device import Acceleration, Speed, resolve_device
 from nnlab.train.heads import SINGLE, Heads, LabelMap, LossFn, apply_loss, check_heads
 from nnlab.train.state import Callback, FitState, History
 
@@ -204,7 +204,8 @@ def fit(
     eval_every: int | None = None,
     eval_batch_size: int = 1024,
     seed: int = 0,
-    accelerate: bool = True,
+    precision: str = "auto",
+    compile: bool | None = None,
     heads: Mapping[str, LabelMap] | None = None,
     accuracy: bool = True,
 ) -> History:
@@ -242,8 +243,13 @@ def fit(
     eval_batch_size : int
     seed : int
         Seed of the batch order (`nnlab.data.batches`); the model's initialisation is the caller's.
-    accelerate : bool
-        On CUDA: bf16 autocast, channels_last and torch.compile where they help.
+    precision : str
+        "auto": bf16 autocast (plus channels_last for a conv net) where the device computes bf16
+        natively (a CUDA GPU of compute capability 8+, a CPU with AMX or AVX512-BF16), float32
+        elsewhere; "fp32" or "bf16" to choose. The choice is `History.precision`.
+    compile : bool, optional
+        Train through `torch.compile`; default (None): on CUDA for fits of 500 steps or more,
+        never on the CPU (measured slower there).
     heads : mapping, optional
         For a model returning several heads: head name -> its label map, None for the set's own
         labels or m (int, one per class of the set) making a head label m[y], e.g.
@@ -258,6 +264,7 @@ def fit(
     History
         One record per evaluation. On the CPU the same seed and initial model give bit-identical
         weights and history (but `seconds`). A `Checkpoint` whose file exists resumes the fit.
+        Its `precision` says what the fit ran in, e.g. "bf16 autocast + channels_last".
     """
     _check_settings(
         train, val, epochs, steps, eval_every, batch_size, eval_batch_size, scheduler_interval
@@ -297,12 +304,13 @@ def fit(
         callbacks=callbacks,
         fingerprint=fingerprint,
     )
+    plan = Acceleration.plan(device, model, steps_total, Speed(precision, compile))
     source = next((cb for cb in callbacks if isinstance(cb, Checkpoint) and cb.exists()), None)
     snapshot = source.read(state.fingerprint) if source is not None else None
     if snapshot is not None and snapshot["complete"]:
         source.restore(state, snapshot)
+        state.history.precision = plan.describe()
         return state.history
-    plan = Acceleration.plan(device, model, steps_total, accelerate)
     hooks, was_training = _Hooks(callbacks), model.training
     with plan.backend_settings():
         loop = _Loop(
@@ -325,6 +333,7 @@ def fit(
                 source.restore(state, snapshot)
             loop.run()
             state.history.stop_reason = state.stop_reason
+            state.history.precision = plan.describe()
             hooks("on_fit_end", state)
         except BaseException as error:
             hooks("on_fit_abort", state, error)

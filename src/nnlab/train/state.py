@@ -74,11 +74,16 @@ class History(list):
     ----------
     stop_reason : str or None
         Why a callback stopped the fit early; None when it ran all its steps.
+    precision : str
+        What the fit computed in, e.g. "fp32" or "bf16 autocast + channels_last".
     """
 
-    def __init__(self, records: Iterable[dict] = (), stop_reason: str | None = None):
+    def __init__(
+        self, records: Iterable[dict] = (), stop_reason: str | None = None, precision: str = "fp32"
+    ):
         super().__init__(records)
         self.stop_reason = stop_reason
+        self.precision = precision
 
     def column(self, key: str) -> list[float]:
         """One value per record.
