@@ -1,8 +1,12 @@
-"""The experiment registry: each experiment module registers one `Experiment` here."""
+"""The experiment registry: each experiment module registers one `Experiment` here, through
+the `@experiment(...)` decorator on its `run(cfg, ctx)`."""
 
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from nnlab.errors import NnlabError
 
 from nnlab.experiments.config import ExperimentConfig
 from nnlab.registry import Registry
@@ -52,7 +56,7 @@ class Experiment:
     summary : str
         One line for `nnlab list`.
     description : str
-        What the experiment tests, in Markdown: the report's "What this tests".
+        What the experiment does, in Markdown: the report's "What this tests".
     study : str
         Its catalogue section ("A" .. "D", see `STUDIES`).
     config : type
@@ -61,6 +65,9 @@ class Experiment:
         `run(cfg, ctx)`: does the work and records results through `ctx`.
     scales : mapping
         "smoke" / "quick" -> {setting: value} overrides of the defaults.
+    claim : str, optional
+        The one sentence the run's verdict (`ctx.verdict`) says held or not; None where the
+        study states no claim.
     """
 
     id: str
@@ -71,6 +78,7 @@ class Experiment:
     config: type[ExperimentConfig]
     run: Callable[[Any, Any], None]
     scales: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    claim: str | None = None
 
     @property
     def study_title(self) -> str:
@@ -84,6 +92,47 @@ EXPERIMENTS: Registry[Experiment] = Registry("experiment", "nnlab list")
 def register(experiment: Experiment) -> Experiment:
     """Add an experiment to the registry (its id must be new)."""
     return EXPERIMENTS.add(experiment.id, experiment)
+
+
+def experiment(
+    id: str,
+    *,
+    title: str,
+    summary: str,
+    study: str,
+    claim: str | None,
+    description: str,
+    scales: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Callable:
+    """Register the decorated `run(cfg: Config, ctx: Context)` as experiment `id`.
+
+    The settings dataclass is the type `run` declares for `cfg`; the other arguments are the
+    `Experiment`'s fields.
+    """
+
+    def decorate(run: Callable) -> Callable:
+        config = typing.get_type_hints(run).get("cfg")
+        if not (isinstance(config, type) and issubclass(config, ExperimentConfig)):
+            raise NnlabError(
+                f"experiment {id}: run(cfg, ctx) must annotate cfg with its ExperimentConfig "
+                f"subclass, got {config!r}."
+            )
+        register(
+            Experiment(
+                id=id,
+                title=title,
+                summary=summary,
+                description=description,
+                study=study,
+                config=config,
+                run=run,
+                scales=scales or {},
+                claim=claim,
+            )
+        )
+        return run
+
+    return decorate
 
 
 def in_catalogue_order() -> list[Experiment]:

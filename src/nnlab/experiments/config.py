@@ -4,23 +4,89 @@ The dataclass's defaults are the full-scale (original study's) settings; `SCALES
 experiment overrides some of them for `smoke` and `quick`. A user's `key=value` strings are
 parsed against the field's declared type, so `epochs=2.5` or `epoch=2` fail with a message that
 says what the setting expects or which settings exist.
+
+Settings are declared, not hand-checked: `Literal[...]` for choices, `Annotated[float,
+Range(0, 1, closed="left")]` (or an alias such as `PositiveInt`) for ranges, and `Widths` for
+layer widths (`256-256`, `256,256` or `128x3` on the command line, a tuple of ints in the
+config). `ExperimentConfig.__post_init__` checks every range, however the config was built.
 """
 
 import dataclasses
 import difflib
+import functools
+import math
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from nnlab.errors import ConfigError
 
 SCALE_NAMES = ("smoke", "quick", "full")
 
 
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """A setting's allowed interval, e.g. `Range(0, 1, closed="left")` for [0, 1).
+
+    `low` / `high` of None leave that side open-ended; `closed` says which ends are allowed.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    closed: Literal["both", "left", "right", "neither"] = "both"
+
+    def contains(self, value: float) -> bool:
+        """Whether `value` lies in the interval (NaN never does)."""
+        if isinstance(value, float) and math.isnan(value):
+            return False
+        left = self.closed in ("both", "left")
+        right = self.closed in ("both", "right")
+        above = self.low is None or (value >= self.low if left else value > self.low)
+        below = self.high is None or (value <= self.high if right else value < self.high)
+        return above and below
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f"{'≥' if self.closed in ('both', 'left') else '>'} {self.low:g}"
+        if self.low is None:
+            return f"{'≤' if self.closed in ('both', 'right') else '<'} {self.high:g}"
+        left = "[" if self.closed in ("both", "left") else "("
+        right = "]" if self.closed in ("both", "right") else ")"
+        return f"in {left}{self.low:g}, {self.high:g}{right}"
+
+
+@dataclasses.dataclass(frozen=True)
+class _WidthsSpelling:
+    """Marks a tuple of layer widths: "256-256", "256,256" and "128x3" all parse to a tuple."""
+
+
+#: ints above zero (epochs, batch sizes, image counts)
+PositiveInt = Annotated[int, Range(0, closed="neither")]
+#: numbers above zero (learning rates, scales)
+PositiveFloat = Annotated[float, Range(0, closed="neither")]
+#: zero or more (weight decay, margins, tolerances)
+NonNegativeFloat = Annotated[float, Range(0)]
+#: a fraction in [0, 1] (a probability, a share of a split)
+Fraction = Annotated[float, Range(0, 1)]
+#: momentum and other decay factors: [0, 1)
+Momentum = Annotated[float, Range(0, 1, closed="left")]
+#: layer widths, each above zero: `(256, 256)`; "256-256", "256,256" or "128x3" in `--set`
+Widths = Annotated[tuple[PositiveInt, ...], _WidthsSpelling()]
+
+
+def format_widths(widths: Sequence[int]) -> str:
+    """(32, 64, 128) -> "32-64-128", the spelling tables and labels use."""
+    return "-".join(str(w) for w in widths)
+
+
 @dataclasses.dataclass
 class ExperimentConfig:
     """Settings every experiment has; subclasses add their own fields (all with defaults).
+
+    Every field's declared range (`Range`, `PositiveInt`, ...) is checked on construction; a
+    subclass with its own `__post_init__` (for checks across fields) calls this one first.
 
     Attributes
     ----------
@@ -29,6 +95,47 @@ class ExperimentConfig:
     """
 
     seed: int = 0
+
+    def __post_init__(self):
+        for name, hint in _hints(type(self)).items():
+            _check_ranges(getattr(self, name), hint, name)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The declared type of each field of `cls`, with its `Annotated` markers."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return {name: hint for name, hint in hints.items() if name in names}
+
+
+def _check_ranges(value: Any, hint: Any, key: str) -> None:
+    """Refuse `value` if it, or an item of it, lies outside a `Range` its type declares."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Annotated:
+        _check_ranges(value, args[0], key)
+        for marker in hint.__metadata__:
+            if isinstance(marker, Range) and not marker.contains(value):
+                raise ConfigError(f"{key} must be {marker}, got {value!r}.")
+    elif origin in (typing.Union, types.UnionType):
+        if value is not None:
+            fitting = [a for a in args if a is not type(None) and _fits(value, a)]
+            _check_ranges(value, fitting[0] if fitting else args[0], key)
+    elif origin in (tuple, list) and isinstance(value, (tuple, list)) and args:
+        for item in value:
+            _check_ranges(item, args[0], key)
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether `value` is of the (possibly annotated) type `hint`, roughly."""
+    base = typing.get_origin(hint) or hint
+    if base is Annotated:
+        return _fits(value, typing.get_args(hint)[0])
+    if base is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if base is Literal:
+        return value in typing.get_args(hint)
+    return isinstance(value, base) if isinstance(base, type) else True
 
 
 def parse_assignments(items: Sequence[str]) -> dict[str, str]:
@@ -70,7 +177,7 @@ def resolve(
     if scale not in SCALE_NAMES:
         raise ConfigError(f"Unknown scale {scale!r}; choose one of {', '.join(SCALE_NAMES)}.")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     values: dict[str, Any] = {}
     for source, settings in (("scale", (scales or {}).get(scale, {})), ("--set", overrides or {})):
         for key, raw in settings.items():
@@ -82,7 +189,7 @@ def resolve(
 
 def describe_fields(cls: type[ExperimentConfig]) -> list[tuple[str, str, Any]]:
     """(name, type as written, full-scale default) of each setting, for `nnlab list` and errors."""
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     return [(f.name, _type_name(hints[f.name]), _default(f)) for f in dataclasses.fields(cls)]
 
 
@@ -102,14 +209,34 @@ def _default(field: dataclasses.Field) -> Any:
 
 
 def _type_name(hint: Any) -> str:
+    """ "int > 0", "float in [0, 1)", "Widths", "tuple[Widths, ...]": a setting's type as
+    `nnlab list ID` and errors show it."""
+    if hint == Widths:
+        return "Widths"
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Annotated:
+        ranges = [str(m) for m in hint.__metadata__ if isinstance(m, Range)]
+        return " ".join([_type_name(args[0]), *ranges])
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if origin in (tuple, list):
+        inner = ", ".join("..." if a is Ellipsis else _type_name(a) for a in args)
+        return f"{origin.__name__}[{inner}]"
+    if origin is Literal:
+        return f"Literal[{', '.join(map(repr, args))}]"
     if isinstance(hint, type):
-        return hint.__name__
+        return "None" if hint is type(None) else hint.__name__
     return str(hint).replace("typing.", "")
 
 
 def _coerce(value: Any, hint: Any, key: str) -> Any:
-    """`value` as the type `hint` (int, float, bool, str, X | None, tuple[X, ...], Literal)."""
+    """`value` as the type `hint` (int, float, bool, str, X | None, tuple[X, ...], Literal,
+    Widths); `Range`s are checked by the config itself."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Annotated:
+        if any(isinstance(m, _WidthsSpelling) for m in hint.__metadata__):
+            return _to_widths(value, key)
+        return _coerce(value, args[0], key)
     if origin in (typing.Union, types.UnionType):
         says_none = value is None or (
             isinstance(value, str) and value.lower() in ("none", "null", "")
@@ -149,6 +276,22 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             raise ConfigError(f"{key} expects text, got {value!r}.")
         return value
     raise AssertionError(f"config field {key} has an unsupported type {hint!r}")
+
+
+def _to_widths(value: Any, key: str) -> tuple[int, ...]:
+    """ "256-256", "256,256", "128x3" (three of 128), [256, 256] -> (256, 256)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_to_number(v, int, key) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,)
+    if not isinstance(value, str) or not value.strip("()[] "):
+        raise ConfigError(f"{key} expects layer widths such as 256-256, got {value!r}.")
+    widths: list[int] = []
+    for part in re.split(r"[-,\s]+", value.strip("()[] ")):
+        width, times, count = part.partition("x")
+        repeat = _to_number(count, int, key) if times else 1
+        widths += [_to_number(width, int, key)] * repeat
+    return tuple(widths)
 
 
 def _to_bool(value: Any, key: str) -> bool:

@@ -1,22 +1,47 @@
-"""`ctx`, what an experiment's `run(cfg, ctx)` works through.
+"""`ctx`, what an experiment's `run(cfg, ctx)` works through: the experiment kit.
 
-It holds the run's device and seed, hands out independent seeded random streams, trains models
-through the one loop (with a progress display and a checkpoint per model, so an interrupted run
-resumes where it stopped), loads datasets with stated fallbacks, and records tables, figures,
-metrics and notes into the run folder.
+It holds the run's device and seed, hands out independent seeded random streams, loads
+datasets with stated fallbacks (`load_splits`, `describe_data`), trains models through the one
+loop (with a progress display, a checkpoint and a history CSV per model, so an interrupted run
+resumes where it stopped), and records tables, figures, metrics, notes and the run's one
+verdict into the run folder.
 """
 
 import hashlib
-from collections.abc import Sequence
+import math
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from nnlab import data
 from nnlab.data import ImageSet, split
-from nnlab.errors import MissingDataError, UnknownNameError
+from nnlab.data.pipeline import Transform
+from nnlab.errors import MissingDataError, NnlabError, UnknownNameError
 from nnlab.runs import Run
-from nnlab.train import DEFAULT_SPEED, Checkpoint, History, ProgressBar, Speed, fit
+from nnlab.train import (
+    DEFAULT_SPEED,
+    Callback,
+    Checkpoint,
+    History,
+    HistoryLog,
+    ProgressBar,
+    Speed,
+    TensorBoardLog,
+    fit,
+)
+from nnlab.train.heads import LabelMap, LossFn
+
+#: the split names of `load_splits`, in the order the "Data:" sentence names them
+_SPLIT_WORDS = {"train": "training", "valid": "validation", "test": "test"}
+
+
+def tensorboard_wanted() -> bool:
+    """Whether NNLAB_TENSORBOARD asks every run to write TensorBoard events."""
+    return os.environ.get("NNLAB_TENSORBOARD", "").lower() in ("1", "true", "yes", "on")
 
 
 class Context:
@@ -36,6 +61,9 @@ class Context:
         Where progress and notices are printed (default: stderr).
     speed : Speed
         The precision policy and torch.compile setting every `fit` of the run gets.
+    tensorboard : bool, optional
+        Each `fit` also writes TensorBoard events under the run's `tensorboard/` folder;
+        default: whether NNLAB_TENSORBOARD is set (`nnlab run --tensorboard` sets it).
     """
 
     def __init__(
@@ -47,8 +75,12 @@ class Context:
         scale: str,
         console: Any = None,
         speed: Speed = DEFAULT_SPEED,
+        tensorboard: bool | None = None,
     ):
         self.run = run
+        self.tensorboard = tensorboard_wanted() if tensorboard is None else tensorboard
+        #: the run's verdict once `verdict` was called: {"held": ..., "sentence": ...}
+        self.verdict_given: dict | None = None
         self.device = device
         self.speed = speed
         #: model name -> the precision its fit ran in, as run.json and the report state it
@@ -130,28 +162,135 @@ class Context:
             )
             return kept, valid
 
+    def load_splits(
+        self,
+        dataset: str,
+        limits: Mapping[str, int | None],
+        *,
+        fallback: str | None = None,
+    ) -> dict[str, ImageSet]:
+        """The named splits of `dataset`, each limited to a seeded subset of `limits[split]`.
+
+        `limits` is {split: at most this many images, or None for all}, e.g. {"train": 5000,
+        "valid": None, "test": 1000}. Below full scale a missing dataset is replaced by
+        `fallback` (with a notice). A missing NIST36 is replaced by hand36 at every scale (real
+        NIST handwriting in NIST36's look and class order; the report says so). A set without
+        a `valid` split (a user's folder) has one held out of `train`.
+        """
+        if dataset == "nist36":
+            try:
+                return {s: data.load(dataset, s, limit=n, seed=self.seed) for s, n in limits.items()}
+            except MissingDataError:
+                self.notice(
+                    "NIST36 (nist36_*.mat) is not in the data folder, so this run uses hand36 "
+                    "instead: EMNIST letters and MNIST digits, the same NIST handwriting, "
+                    "normalised to NIST36's 32×32 look and A–Z, 0–9 class order, and limited to "
+                    "NIST36's split sizes. Its numbers are hand36's, not NIST36's."
+                )
+                dataset = "hand36"
+        sets = {
+            s: self.load(dataset, s, limit=n, fallback=fallback)
+            for s, n in limits.items()
+            if s != "valid"
+        }
+        if "valid" in limits:
+            sets["train"], sets["valid"] = self.load_validation(
+                dataset, sets["train"], limit=limits["valid"], fallback=fallback
+            )
+        return {s: sets[s] for s in limits}
+
+    def describe_data(self, sets: Mapping[str, ImageSet], details: str = "") -> None:
+        """Note the sets' own notes (each once, in order), then one "Data: ..." sentence.
+
+        E.g. "Data: mnist, 5,000 training and 1,000 test images of 1×28×28, 10 classes; inputs
+        scaled to [-1, 1]." with `details` = "inputs scaled to [-1, 1]".
+        """
+        for note in dict.fromkeys(n for images in sets.values() for n in images.notes):
+            self.note(note)
+        first = next(iter(sets.values()))
+        counts = [f"{len(images):,} {_SPLIT_WORDS.get(s, s)}" for s, images in sets.items()]
+        listed = ", ".join(counts[:-1]) + (" and " if len(counts) > 1 else "") + counts[-1]
+        shape = "×".join(map(str, first.image_shape))
+        sentence = (
+            f"Data: {first.name}, {listed} images of {shape}, {first.num_classes} classes"
+            + (f"; {details}" if details else "")
+        )
+        self.note(sentence.rstrip(".") + ".")
+
     def fit(
-        self, name: str, model: torch.nn.Module, train: ImageSet, val=None, **kwargs
+        self,
+        name: str,
+        model: nn.Module,
+        train: ImageSet,
+        val: ImageSet | None = None,
+        *,
+        epochs: int | None = None,
+        steps: int | None = None,
+        optimizer: torch.optim.Optimizer,
+        loss: LossFn = F.cross_entropy,
+        batch_size: int = 64,
+        transform: Transform | None = None,
+        eval_transform: Transform | None = None,
+        scheduler: Any = None,
+        scheduler_interval: str = "epoch",
+        callbacks: Sequence[Callback] = (),
+        eval_every: int | None = None,
+        eval_batch_size: int = 1024,
+        seed: int | None = None,
+        precision: str | None = None,
+        compile: bool | None = None,
+        heads: Mapping[str, LabelMap] | None = None,
+        accuracy: bool = True,
     ) -> History:
-        """`nnlab.train.fit` on the run's device, with a progress display and a checkpoint.
+        """`nnlab.train.fit` on the run's device, with a progress display, a checkpoint and a
+        history CSV.
 
         Parameters
         ----------
         name : str
-            Names the model in progress lines and its checkpoint file (`checkpoints/NAME.pt`);
-            a resumed run continues each model from its checkpoint.
-        model, train, val, **kwargs
-            As for `nnlab.train.fit`; `callbacks` are added to the run's own two.
+            Names the model in progress lines, its checkpoint (`checkpoints/NAME.pt`; a resumed
+            run continues each model from it) and its history (`histories/NAME.csv`, one row
+            per evaluation; with TensorBoard on, also events under `tensorboard/NAME/`).
+        seed : int, optional
+            The batch order's seed; default: derived from the run's seed and `name`.
+        precision, compile : optional
+            Default: the run's (`--precision`, `--compile`).
+        model, train, val, and the others
+            As for `nnlab.train.fit`; `callbacks` run before the run's own.
         """
-        callbacks: Sequence = kwargs.pop("callbacks", ())
-        own = [ProgressBar(label=name, console=self.console)]
+        own: list[Callback] = [
+            ProgressBar(label=name, console=self.console),
+            HistoryLog(self.run.history_path(name)),
+        ]
+        if self.tensorboard:
+            own.append(TensorBoardLog(self.run.path / "tensorboard" / name, name))
         own.append(Checkpoint(self.run.checkpoint_path(name)))
-        kwargs.setdefault("seed", self.derived_seed(f"shuffle/{name}"))
-        kwargs.setdefault("precision", self.speed.precision)
-        kwargs.setdefault("compile", self.speed.compile)
-        history = fit(model, train, val, device=self.device, callbacks=[*callbacks, *own], **kwargs)
+        precision = self.speed.precision if precision is None else precision
+        history = fit(
+            model,
+            train,
+            val,
+            epochs=epochs,
+            steps=steps,
+            optimizer=optimizer,
+            loss=loss,
+            batch_size=batch_size,
+            transform=transform,
+            eval_transform=eval_transform,
+            scheduler=scheduler,
+            scheduler_interval=scheduler_interval,
+            callbacks=[*callbacks, *own],
+            device=self.device,
+            eval_every=eval_every,
+            eval_batch_size=eval_batch_size,
+            seed=self.derived_seed(f"shuffle/{name}") if seed is None else seed,
+            precision=precision,
+            compile=self.speed.compile if compile is None else compile,
+            heads=heads,
+            accuracy=accuracy,
+        )
         self.precisions[name] = history.precision
-        self.run.fact("precision", {"policy": kwargs["precision"], "fits": self.precisions})
+        self.run.fact("precision", {"policy": precision, "fits": self.precisions})
         return history
 
     # ---- results
@@ -180,6 +319,39 @@ class Context:
         """A warning at the top of the report (a substitute dataset, ...), also printed now."""
         self.run.notice(text)
         self.say(f"notice: {text}")
+
+    def verdict(self, held: bool | None, sentence: str, **numbers: Any) -> None:
+        """The run's one verdict on its experiment's claim; every run ends with exactly one.
+
+        Parameters
+        ----------
+        held : bool or None
+            Whether the claim held at this run's settings; None where the study states no
+            claim (a descriptive experiment).
+        sentence : str
+            What was found, in one or two sentences of Markdown with the numbers that decide
+            it; shown in the report's first lines and in the book.
+        **numbers
+            The quantities the verdict rests on (gaps, accuracies, ...), recorded as
+            `verdict.<name>` metrics beside `verdict.held`.
+        """
+        if self.verdict_given is not None:
+            raise NnlabError(
+                f"experiment {self.run.experiment} gave a second verdict; a run has one "
+                f"(the first said: {self.verdict_given['sentence']!r})."
+            )
+        if held is not None and not isinstance(held, bool):
+            raise NnlabError(f"a verdict's held is True, False or None, got {held!r}.")
+        bad = [k for k, v in numbers.items() if isinstance(v, float) and not math.isfinite(v)]
+        if bad:
+            self.notice(f"The verdict's {', '.join(bad)} is not a finite number.")
+        self.verdict_given = {"held": held, "sentence": sentence.strip()}
+        self.run.metric("verdict.held", held, headline=True)
+        for key, value in numbers.items():
+            self.run.metric(f"verdict.{key}", value, headline=True)
+        self.run.fact("verdict", self.verdict_given)
+        outcome = {True: "held", False: "did not hold", None: "no claim tested"}[held]
+        self.say(f"Verdict: {outcome}. {self.verdict_given['sentence']}")
 
     def say(self, text: str) -> None:
         """Print a line of progress for the person watching the run."""

@@ -87,6 +87,7 @@ def create_run(
         asdict(cfg),
         title=experiment.title,
         description=experiment.description,
+        claim=experiment.claim,
         scale=scale,
         device=describe_device(dev),
     )
@@ -164,6 +165,11 @@ def execute(experiment: Experiment, cfg: ExperimentConfig, ctx: Context) -> Cont
         ctx.notice(f"Settings changed from the study's: {changes}.")
     try:
         experiment.run(cfg, ctx)
+        if ctx.verdict_given is None:
+            raise NnlabError(
+                f"experiment {experiment.id} ended without its verdict: its run(cfg, ctx) must "
+                "call ctx.verdict(held, sentence, ...) once (see experiments/_template.py)."
+            )
         run.finish("done")
     except KeyboardInterrupt:
         run.finish("interrupted", "stopped by the user (Ctrl-C)")

@@ -28,9 +28,16 @@ from torch import nn
 
 from nnlab.analysis.plots import image_rows, learning_curves
 from nnlab.data import ImageSet, transforms
-from nnlab.errors import ConfigError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
+from nnlab.experiments.kit import (
+    Context,
+    ExperimentConfig,
+    Momentum,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    Widths,
+    experiment,
+)
 from nnlab.models import MLP, count_parameters
 from nnlab.train import evaluate, make_optimizer
 
@@ -45,29 +52,21 @@ class Config(ExperimentConfig):
     """Settings of `spatial-locality`; the defaults are the study's (full scale)."""
 
     dataset: str = "notmnist"
-    epochs: int = 20
-    batch_size: int = 64
-    lr: float = 0.01
-    momentum: float = 0.5
+    epochs: PositiveInt = 20
+    batch_size: PositiveInt = 64
+    lr: PositiveFloat = 0.01
+    momentum: Momentum = 0.5
     #: multiplies the CNN's channel counts 64, 128, 256, 512 (1.0 = the study's network)
-    width: float = 1.0
-    mlp_hidden: tuple[int, ...] = (512, 256)
+    width: PositiveFloat = 1.0
+    mlp_hidden: Widths = (512, 256)
     #: at most this many training / test images (a seeded subset); None = the whole split
-    train_limit: int | None = None
-    test_limit: int | None = None
+    train_limit: PositiveInt | None = None
+    test_limit: PositiveInt | None = None
     #: test-accuracy points by which the CNN on original images must beat the permuted one
-    margin: float = 0.02
+    margin: NonNegativeFloat = 0.02
     #: largest MLP original-vs-permuted difference that counts as "about equal"
-    control_tolerance: float = 0.02
-    grid_images: int = 10
-
-    def __post_init__(self):
-        check_positive(self, "epochs", "batch_size", "lr", "width", "grid_images")
-        check_positive(self, "train_limit", "test_limit")
-        if not 0 <= self.momentum < 1:
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}.")
-        if self.margin < 0 or self.control_tolerance < 0:
-            raise ConfigError("margin and control_tolerance must be zero or positive.")
+    control_tolerance: NonNegativeFloat = 0.02
+    grid_images: PositiveInt = 10
 
 
 SCALES = {
@@ -111,16 +110,29 @@ class LocalityCNN(nn.Sequential):
         )
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "spatial-locality",
+    title="Spatial locality: a CNN on pixel-permuted images",
+    summary="CNN vs MLP on original and pixel-permuted NotMNIST: do CNNs need locality?",
+    study="B",
+    claim="The five-layer CNN scores much higher (by at least `margin`) on the original images "
+    "than on the pixel-permuted ones, while the MLP control scores the same on both.",
+    description=(
+        "A CNN's 3×3 filters and pooling assume that neighbouring pixels belong together. "
+        "Reordering every image's pixels by one fixed random permutation keeps all the "
+        "information but destroys that neighbourhood. An MLP, which has no notion of pixel "
+        "order, is the control. NotMNIST letters A–J, 28×28, inputs in [-1, 1]; SGD lr 0.01, "
+        "momentum 0.5, batch 64, 20 epochs, log-softmax + NLL."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Train CNN and MLP on original and permuted images; report the 2×2 comparison."""
-    train = _as_28_grey(ctx.load(cfg.dataset, "train", limit=cfg.train_limit, fallback="glyphs"))
-    test = _as_28_grey(ctx.load(cfg.dataset, "test", limit=cfg.test_limit, fallback="glyphs"))
-    for notes in {*train.notes, *test.notes}:
-        ctx.note(notes)
-    ctx.note(
-        f"Data: {train.name}, {len(train):,} training and {len(test):,} test images, "
-        f"{len(train.classes)} classes; inputs scaled to [-1, 1]."
+    sets = ctx.load_splits(
+        cfg.dataset, {"train": cfg.train_limit, "test": cfg.test_limit}, fallback="glyphs"
     )
+    train, test = _as_28_grey(sets["train"]), _as_28_grey(sets["test"])
+    ctx.describe_data({"train": train, "test": test}, "inputs scaled to [-1, 1]")
     perm = transforms.pixel_permutation(SIZE * SIZE, ctx.derived_seed("permutation"))
     sets = {
         "original": (train, test),
@@ -207,7 +219,7 @@ _CURVE_STYLES = {
 
 
 def _build(
-    model_name: str, cfg: Config, num_classes: int, ctx, perm: torch.Tensor, input_name: str
+    model_name: str, cfg: Config, num_classes: int, ctx: Context, perm: torch.Tensor, input_name: str
 ) -> nn.Module:
     """A fresh model; both inputs of one model kind start from the same initial weights."""
     ctx.seed_torch(f"init/{model_name}")
@@ -222,30 +234,26 @@ def _build(
     return mlp
 
 
-def _verdict(cfg: Config, ctx, acc: dict[tuple[str, str], float]) -> None:
-    """Say in one sentence whether the hypothesis held, and whether the control behaved."""
+def _verdict(cfg: Config, ctx: Context, acc: dict[tuple[str, str], float]) -> None:
+    """Whether the CNN's gap reached the margin, and whether the MLP control behaved."""
     cnn_gap = acc["CNN", "original"] - acc["CNN", "permuted"]
     mlp_gap = acc["MLP", "original"] - acc["MLP", "permuted"]
-    held = cnn_gap >= cfg.margin
     control_ok = abs(mlp_gap) <= cfg.control_tolerance
-    ctx.metric("verdict.cnn_gap", cnn_gap, headline=True)
-    ctx.metric("verdict.mlp_gap", mlp_gap, headline=True)
-    ctx.metric("verdict.hypothesis_held", held, headline=True)
-    ctx.metric("verdict.control_equal", control_ok)
-    ctx.note(
-        f"**The hypothesis {'held' if held else 'did not hold'} at this scale:** the CNN reached "
-        f"{acc['CNN', 'original']:.1%} test accuracy on original images and "
-        f"{acc['CNN', 'permuted']:.1%} on permuted ones ({100 * cnn_gap:+.1f} points; the claim "
-        f"needs at least {100 * cfg.margin:+.1f})."
+    control = (
+        "about equal, as it must be for a model that cannot see pixel order"
+        if control_ok
+        else "NOT equal: an MLP cannot see pixel order, so a gap this size points to a bug"
     )
-    ctx.note(
-        f"Control: the MLP reached {acc['MLP', 'original']:.1%} and {acc['MLP', 'permuted']:.1%} "
-        f"({100 * mlp_gap:+.1f} points): "
-        + (
-            "about equal, as it must be for a model that cannot see pixel order."
-            if control_ok
-            else "NOT equal. An MLP cannot see pixel order, so a gap this size points to a bug."
-        )
+    ctx.verdict(
+        cnn_gap >= cfg.margin,
+        f"The CNN reached {acc['CNN', 'original']:.1%} test accuracy on original images and "
+        f"{acc['CNN', 'permuted']:.1%} on permuted ones ({100 * cnn_gap:+.1f} points; the claim "
+        f"needs at least {100 * cfg.margin:+.1f}). Control: the MLP reached "
+        f"{acc['MLP', 'original']:.1%} and {acc['MLP', 'permuted']:.1%} "
+        f"({100 * mlp_gap:+.1f} points), {control}.",
+        cnn_gap=cnn_gap,
+        mlp_gap=mlp_gap,
+        control_equal=control_ok,
     )
 
 
@@ -289,24 +297,3 @@ def _grid(original: ImageSet, permuted: ImageSet, count: int):
         titles=[original.classes[int(c)] for c in y[index]],
     )
 
-
-register(
-    Experiment(
-        id="spatial-locality",
-        title="Spatial locality: a CNN on pixel-permuted images",
-        summary="CNN vs MLP on original and pixel-permuted NotMNIST: do CNNs need locality?",
-        description=(
-            "A CNN's 3×3 filters and pooling assume that neighbouring pixels belong together. "
-            "Reordering every image's pixels by one fixed random permutation keeps all the "
-            "information but destroys that neighbourhood. **Hypothesis:** the five-layer CNN "
-            "scores much higher on the original images than on the permuted ones. "
-            "**Control:** an MLP, which has no notion of pixel order, scores the same on both. "
-            "NotMNIST letters A–J, 28×28, inputs in [-1, 1]; SGD lr 0.01, momentum 0.5, "
-            "batch 64, 20 epochs, log-softmax + NLL."
-        ),
-        study="B",
-        config=Config,
-        run=run,
-        scales=SCALES,
-    )
-)

@@ -82,6 +82,7 @@ class Run:
         description: str,
         scale: str,
         device: str,
+        claim: str | None = None,
     ) -> "Run":
         """Make a new run folder, write config.json and run.json, and index the run as running.
 
@@ -99,6 +100,8 @@ class Run:
             "smoke", "quick" or "full".
         device : str
             What it runs on, in words, e.g. "cpu (2 threads)".
+        claim : str, optional
+            The claim the experiment tests (one sentence), shown with its verdict.
 
         Returns
         -------
@@ -115,6 +118,7 @@ class Run:
             "experiment": experiment,
             "title": title,
             "description": description,
+            "claim": claim,
             "scale": scale,
             "device": device,
             "status": "running",
@@ -201,6 +205,7 @@ class Run:
             seconds=None,
             seconds_before=before or 0.0,
             error=None,
+            verdict=None,
             pid=os.getpid(),
             host=socket.gethostname(),
         )
@@ -271,14 +276,15 @@ class Run:
         ----------
         name : str
             Dotted, readable key, e.g. "test_acc" or "pca.explained.pc1".
-        value : int, float, bool or str
+        value : int, float, bool, str or None
+            None: "not applicable" (e.g. the verdict of a study that states no claim).
         headline : bool
             Show it on the runs' index page (otherwise the first numbers recorded by `metric`
             are shown).
         """
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(f"a metric needs a non-empty name; got {name!r}.")
-        self._metrics[name] = scalar(value, f"metric {name!r}")
+        self._metrics[name] = None if value is None else scalar(value, f"metric {name!r}")
         if headline and name not in self._headline:
             self._headline.append(name)
 
@@ -296,6 +302,16 @@ class Run:
         check_name("checkpoint", name)
         (self.path / "checkpoints").mkdir(exist_ok=True)
         return self.path / "checkpoints" / f"{name}.pt"
+
+    def history_path(self, name: str) -> Path:
+        """histories/<name>.csv in the run folder (created), which the report links."""
+        check_name("history", name)
+        (self.path / "histories").mkdir(exist_ok=True)
+        names = self._info.setdefault("histories", [])
+        if name not in names:
+            names.append(name)
+            write_json(self.path / "run.json", self._info)
+        return self.path / "histories" / f"{name}.csv"
 
     def fact(self, key: str, value) -> None:
         """Record a fact about how the run ran (e.g. its fits' precision) in run.json now."""

@@ -134,6 +134,29 @@ def _banner(info: dict) -> str | None:
     return None
 
 
+def verdict_line(info: dict) -> str | None:
+    """ "**Claim held.** The CNN reached ..." from run.json's verdict; None before there is one."""
+    verdict = info.get("verdict")
+    if not verdict:
+        return None
+    outcome = {True: "Claim held.", False: "Claim did not hold."}.get(
+        verdict.get("held"), "No claim tested."
+    )
+    return f"**{outcome}** {verdict.get('sentence', '')}".strip()
+
+
+def _what_it_tests(info: dict) -> str | None:
+    """The description, then the claim the verdict answers (Markdown)."""
+    parts = [info.get("description") or "", f"**Claim:** {info['claim']}" if info.get("claim") else ""]
+    text = "\n\n".join(p.strip() for p in parts if p.strip())
+    return text or None
+
+
+def _history_links(info: dict) -> list[str]:
+    """histories/<name>.csv of every fit of the run, in the order they were trained."""
+    return [f"histories/{name}.csv" for name in info.get("histories") or []]
+
+
 def _status_line(info: dict) -> str:
     parts = [f"**Status: {info.get('status', 'unknown')}**", f"run `{info.get('id', '')}`"]
     if info.get("scale"):
@@ -244,8 +267,12 @@ def render_markdown(info: dict, notices, items, metrics: dict, config: dict) -> 
         out += [f"> {banner}", ""]
         if info.get("error"):
             out += ["```", info["error"].rstrip(), "```", ""]
-    if info.get("description"):
-        out += ["## What this tests", "", info["description"].strip(), ""]
+    verdict = verdict_line(info)
+    if verdict:
+        out += [f"> {verdict}", ""]
+    what = _what_it_tests(info)
+    if what:
+        out += ["## What this tests", "", what, ""]
     if items:
         out += ["## Results", ""]
     for item in items:
@@ -263,6 +290,10 @@ def render_markdown(info: dict, notices, items, metrics: dict, config: dict) -> 
             out += [f"![{item.caption or item.name}]({item.file})", ""]
             if item.caption:
                 out += [f"*{item.caption}*", ""]
+    histories = _history_links(info)
+    if histories:
+        links = ", ".join(f"[{h}]({h})" for h in histories)
+        out += ["## Histories", "", f"One row per evaluation of each model: {links}.", ""]
     if metrics:
         rows = [[name, format_value(v)] for name, v in sorted(metrics.items())]
         out += ["## Metrics", "", _md_table(["metric", "value"], rows, [False, True]), ""]
@@ -333,7 +364,12 @@ def render_html(folder: Path, info: dict, notices, items, metrics: dict, config:
             status_line=_status_line(info),
             banner=_banner(info),
             error=info.get("error"),
-            description=info.get("description"),
+            verdict=verdict_line(info),
+            verdict_class={True: "held", False: "not-held"}.get(
+                (info.get("verdict") or {}).get("held"), "no-claim"
+            ),
+            description=_what_it_tests(info),
+            histories=_history_links(info),
             items=views,
             metrics=[(n, format_value(v)) for n, v in sorted(metrics.items())],
             config=_flat(config),
@@ -382,7 +418,7 @@ def write_index_html(runs_dir: Path) -> Path:
 
 #: a book row for an experiment that failed before its run folder was made
 _UNSTARTED = {"href": "", "title": "", "status": "failed", "duration": "", "seconds": 0.0,
-              "headline": []}  # fmt: skip
+              "headline": [], "verdict": None, "verdict_class": ""}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -476,7 +512,19 @@ def _run_row(runs_dir: Path, rec) -> dict:
         "duration": format_duration(seconds),
         "seconds": seconds,
         "headline": _headline(info, rec.metrics),
+        "verdict": _verdict_word(info),
+        "verdict_class": {True: "st-done", False: "st-failed"}.get(
+            (info.get("verdict") or {}).get("held"), "muted"
+        ),
     }
+
+
+def _verdict_word(info: dict) -> str | None:
+    """ "held", "did not hold", "no claim" for a run with a verdict; None without one."""
+    verdict = info.get("verdict")
+    if not verdict:
+        return None
+    return {True: "held", False: "did not hold"}.get(verdict.get("held"), "no claim")
 
 
 def _read_json(path: Path) -> dict:

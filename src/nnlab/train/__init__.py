@@ -1,5 +1,5 @@
-"""Training: the one loop (`fit`, `evaluate`), its callbacks, precision policy, fused optimisers
-and per-layer learning rates."""
+"""Training: the one loop (`fit`, `evaluate`), its callbacks (history CSV and TensorBoard logs
+among them), precision policy, fused optimisers and per-layer learning rates."""
 
 from nnlab.train.callbacks import Checkpoint, EarlyStopping, GradClip, ProgressBar
 from nnlab.train.device import (
@@ -12,6 +12,7 @@ from nnlab.train.device import (
 )
 from nnlab.train.groups import param_groups
 from nnlab.train.heads import head_loss
+from nnlab.train.logs import HistoryLog, TensorBoardLog
 from nnlab.train.loop import Evaluation, evaluate, fit
 from nnlab.train.optim import make_optimizer
 from nnlab.train.state import Callback, FitState, History
@@ -26,8 +27,10 @@ __all__ = [
     "FitState",
     "GradClip",
     "History",
+    "HistoryLog",
     "ProgressBar",
     "Speed",
+    "TensorBoardLog",
     "evaluate",
     "fit",
     "head_loss",
