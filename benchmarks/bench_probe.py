@@ -21,10 +21,11 @@ import time
 import torch
 
 from nnlab.data import ImageSet
-from nnlab.experiments.transfer import LinearProbe, extract_features, image_transform
+from nnlab.experiments.kit.transfer import image_transform
 from nnlab.models import build
 from nnlab.models.weights import IMAGENET_MEAN, IMAGENET_STD
 from nnlab.train import fit
+from nnlab.train.probe import LinearProbe, extract_features
 
 ARCH, CLASSES, BATCH = "resnet18", 7, 64
 

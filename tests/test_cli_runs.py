@@ -46,7 +46,8 @@ def test_models_lists_every_registered_architecture_with_its_summary(capsys):
 def test_list_of_one_experiment_shows_its_settings_per_scale(capsys):
     assert main(["list", "spatial-locality"]) == 0
     rows = _rows(capsys.readouterr().out)
-    assert rows["epochs"][1:] == ["int", "20", "8", "6"]
+    assert rows["epochs"][1:] == ["int > 0", "20", "8", "6"]
+    assert rows["mlp_hidden"][1:] == ["Widths", "(512, 256)", "(512, 256)", "(512, 256)"]
     assert rows["dataset"][2:] == ["'notmnist'", "'notmnist'", "'glyphs'"]
 
 

@@ -8,6 +8,7 @@ Importing this module stays light: torch-heavy modules are imported inside the c
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -308,6 +309,11 @@ def _list_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "experiment", nargs="?", metavar="ID", help="show this experiment's settings and scales"
     )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the experiments (or one, with its settings) as JSON, for scripts",
+    )
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -315,6 +321,11 @@ def _list(args: argparse.Namespace) -> int:
     from nnlab.experiments.catalog import in_catalogue_order
 
     console = _console()
+    if args.json:
+        chosen = [EXPERIMENTS.get(args.experiment)] if args.experiment else in_catalogue_order()
+        described = [_describe(e, settings=bool(args.experiment)) for e in chosen]
+        print(json.dumps(described[0] if args.experiment else described, indent=2))
+        return 0
     if args.experiment:
         _show_settings(console, EXPERIMENTS.get(args.experiment))
         return 0
@@ -326,11 +337,37 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _describe(experiment, settings: bool) -> dict:
+    """An experiment as `nnlab list --json` prints it (with its settings per scale for one)."""
+    from nnlab.experiments.config import describe_fields
+
+    out = {
+        "id": experiment.id,
+        "title": experiment.title,
+        "summary": experiment.summary,
+        "study": experiment.study_title,
+        "claim": experiment.claim,
+    }
+    if settings:
+        out["settings"] = [
+            {
+                "name": name,
+                "type": kind,
+                "full": default,
+                **{s: experiment.scales.get(s, {}).get(name, default) for s in ("quick", "smoke")},
+            }
+            for name, kind, default in describe_fields(experiment.config)
+        ]
+    return out
+
+
 def _show_settings(console, experiment) -> None:
     from nnlab.experiments.config import describe_fields
 
     console.print(f"{experiment.id}: {experiment.title}")
     console.print(experiment.description)
+    if experiment.claim:
+        console.print(f"Claim: {experiment.claim}")
     table = _table("setting", "type", "full", "quick", "smoke")
     for name, kind, default in describe_fields(experiment.config):
         scaled = [experiment.scales.get(s, {}).get(name, default) for s in ("quick", "smoke")]
@@ -384,6 +421,13 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="change one setting (repeatable); `nnlab list ID` lists them",
     )
+    parser.add_argument(
+        "--config",
+        dest="settings_file",
+        metavar="FILE",
+        help="settings from a TOML or JSON file (name = value per line), applied before --set; "
+        "a run's config.json repeats that run",
+    )
     parser.add_argument("--seed", metavar="N", help="seed of the whole run (default 0)")
     parser.add_argument("--device", metavar="DEV", help="cpu, cuda or cuda:N (default: best)")
     parser.add_argument(
@@ -405,6 +449,12 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         type=_positive_int,
         metavar="N",
         help="torch and BLAS threads of this run (default: torch's, one per core)",
+    )
+    parser.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write TensorBoard event files under each run folder (needs nnlab[tensorboard]"
+        "; NNLAB_TENSORBOARD=1 does the same); then `tensorboard --logdir runs`",
     )
     parser.add_argument(
         "--resume",
@@ -431,6 +481,11 @@ def _speed(args: argparse.Namespace):
 def _run(args: argparse.Namespace) -> int:
     from nnlab.train import thread_limit
 
+    if args.tensorboard:
+        from nnlab.train import TensorBoardLog
+
+        TensorBoardLog.check_installed()
+        os.environ["NNLAB_TENSORBOARD"] = "1"  # read by every run's Context, book runs too
     with thread_limit(args.threads):
         return _run_limited(args)
 
@@ -444,7 +499,8 @@ def _run_limited(args: argparse.Namespace) -> int:
         return _run_all(args, progress)
     try:
         if args.resume:
-            if any((args.experiment, args.settings, args.dataset, args.seed, args.scale)):
+            given = (args.experiment, args.settings, args.dataset, args.seed, args.scale)
+            if any(given) or args.settings_file:
                 raise ConfigError(
                     "--resume continues a run with its own settings; give only the run "
                     "(and optionally --device / --out)."
@@ -471,6 +527,7 @@ def _run_limited(args: argparse.Namespace) -> int:
                 runs_dir=args.out,
                 console=progress,
                 speed=_speed(args),
+                settings_file=args.settings_file,
             )
     except KeyboardInterrupt:
         print("nnlab: interrupted", file=sys.stderr)
@@ -487,11 +544,11 @@ def _run_all(args: argparse.Namespace, progress) -> int:
     from nnlab.experiments.book import resume_book, run_all
     from nnlab.runs import RunIndex
 
-    if args.experiment or args.settings or args.dataset:
+    if args.experiment or args.settings or args.dataset or args.settings_file:
         raise ConfigError(
             "--all runs every experiment with its own settings at one --scale; give no ID, "
-            "--set or --dataset with it (only --scale, --seed, --device, --out, or --resume "
-            "BOOK)."
+            "--set, --config or --dataset with it (only --scale, --seed, --device, --out, or "
+            "--resume BOOK)."
         )
     if args.resume and (args.scale or args.seed is not None):
         raise ConfigError(

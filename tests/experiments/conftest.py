@@ -12,24 +12,44 @@ import pytest
 from PIL import Image
 
 
+def _smoke(folder: Path, experiment: str, *args: str) -> tuple[Path, dict]:
+    """Run `python -m nnlab run EXPERIMENT --scale smoke *ARGS --out FOLDER/runs` with its own
+    tensor cache; check it exits 0 and prints its report's path; (run folder, metrics)."""
+    env = {**os.environ, "NNLAB_CACHE": str(folder / "cache")}
+    runs = folder / "runs"
+    cmd = [sys.executable, "-m", "nnlab", "run", experiment, "--scale", "smoke", *args]
+    done = subprocess.run([*cmd, "--out", str(runs)], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    (run_dir,) = [p for p in runs.iterdir() if p.is_dir()]
+    assert f"Report: {run_dir / 'report.html'}" in done.stdout
+    return run_dir, json.loads((run_dir / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def plain_smoke_runs(tmp_path_factory):
+    """A function `plain_smoke_runs(experiment) -> (run_dir, metrics)`: the experiment's default
+    smoke run, made once per test session and shared by every test that reads it."""
+    made: dict[str, tuple[Path, dict]] = {}
+
+    def run(experiment: str) -> tuple[Path, dict]:
+        if experiment not in made:
+            made[experiment] = _smoke(tmp_path_factory.mktemp(f"smoke-{experiment}"), experiment)
+        return made[experiment]
+
+    return run
+
+
 @pytest.fixture
-def smoke_run(tmp_path):
+def smoke_run(tmp_path, plain_smoke_runs):
     """A function `smoke_run(experiment, *args) -> (run_dir, metrics)`.
 
-    Runs `python -m nnlab run EXPERIMENT --scale smoke *ARGS --out TMP/runs` with its own tensor
-    cache, checks it exits 0 and prints its report's path, and returns the run folder and its
-    parsed metrics.json.
+    Runs `python -m nnlab run EXPERIMENT --scale smoke *ARGS` in a fresh process (see `_smoke`)
+    and returns the run folder and its parsed metrics.json. Without ARGS it is the session's
+    shared run of that experiment: read it, do not change it.
     """
 
     def run(experiment: str, *args: str) -> tuple[Path, dict]:
-        env = {**os.environ, "NNLAB_CACHE": str(tmp_path / "cache")}
-        runs = tmp_path / "runs"
-        cmd = [sys.executable, "-m", "nnlab", "run", experiment, "--scale", "smoke", *args]
-        done = subprocess.run([*cmd, "--out", str(runs)], capture_output=True, text=True, env=env)
-        assert done.returncode == 0, done.stderr
-        (run_dir,) = [p for p in runs.iterdir() if p.is_dir()]
-        assert f"Report: {run_dir / 'report.html'}" in done.stdout
-        return run_dir, json.loads((run_dir / "metrics.json").read_text())
+        return _smoke(tmp_path, experiment, *args) if args else plain_smoke_runs(experiment)
 
     return run
 

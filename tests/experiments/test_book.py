@@ -19,7 +19,7 @@ class _Config(ExperimentConfig):
 
 def _fine(cfg, ctx):
     ctx.table("result", [{"value": cfg.value, "seed": cfg.seed}])
-    ctx.metric("verdict.claim_held", True, headline=True)
+    ctx.verdict(True, "It ran.")
 
 
 def _no_data(cfg, ctx):
@@ -37,10 +37,13 @@ def _ctrl_c_once(cfg, ctx):
         marker.touch()
         raise KeyboardInterrupt
     ctx.table("result", [{"resumed": True}])
+    ctx.verdict(None, "Resumed.")
 
 
 def _experiment(id_, run, study="A", scales=None):
-    return Experiment(id_, f"The {id_} experiment", "s", "d", study, _Config, run, scales or {})
+    return Experiment(
+        id_, f"The {id_} experiment", "s", "d", study, _Config, run, scales or {}, "It runs."
+    )
 
 
 @pytest.fixture
@@ -74,7 +77,8 @@ def test_the_book_goes_on_past_failures_and_links_every_run(fakes, tmp_path):
     assert html.index("A. From-scratch NumPy") < html.index("C. Representation and transfer")
     assert f'href="{fine.run_id}/report.html"' in html
     assert (tmp_path / fine.run_id / "report.html").is_file()
-    assert "verdict.claim_held" in html and "2 failed" in html and "1 done" in html
+    assert "verdict.held" in html and "2 failed" in html and "1 done" in html
+    assert '<td class="st-done">held</td>' in html  # the claim column
 
 
 def test_ctrl_c_stops_the_book_and_the_page_lists_what_ran(fakes, tmp_path):

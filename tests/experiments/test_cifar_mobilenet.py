@@ -10,6 +10,6 @@ def test_smoke_run_through_the_cli_reports_curves_and_test_results(smoke_run):
         (row,) = csv.DictReader(f)
     assert row["model"] == "mobilenet_v2" and row["epochs"] == "2"
     assert 0 <= metrics["result.mobilenet_v2.test_acc"] <= 1
-    assert metrics["verdict.claim_held"] == (metrics["result.mobilenet_v2.test_acc"] >= 0.9)
+    assert metrics["verdict.held"] == (metrics["result.mobilenet_v2.test_acc"] >= 0.9)
     report = (run_dir / "report.md").read_text()
-    assert "after 2 epochs of fine-tuning the test accuracy is" in report
+    assert "After 2 epochs of fine-tuning the test accuracy is" in report

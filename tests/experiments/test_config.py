@@ -8,7 +8,8 @@ import pytest
 from nnlab.errors import ConfigError
 from nnlab.experiments.config import (
     ExperimentConfig,
-    check_positive,
+    PositiveFloat,
+    PositiveInt,
     describe_fields,
     parse_assignments,
     resolve,
@@ -17,16 +18,13 @@ from nnlab.experiments.config import (
 
 @dataclass
 class Demo(ExperimentConfig):
-    epochs: int = 20
-    lr: float = 0.01
+    epochs: PositiveInt = 20
+    lr: PositiveFloat = 0.01
     dataset: str = "mnist"
     augment: bool = False
     hidden: tuple[int, ...] = (512, 256)
-    limit: int | None = None
+    limit: PositiveInt | None = None
     optimizer: Literal["sgd", "adam"] = "sgd"
-
-    def __post_init__(self):
-        check_positive(self, "epochs", "lr", "limit")
 
 
 SCALES = {"smoke": {"epochs": 1, "dataset": "digits"}, "quick": {"epochs": 5}}
@@ -80,8 +78,8 @@ def test_unknown_key_lists_the_valid_settings_and_a_close_match():
         ("augment", "maybe", "true or false"),
         ("hidden", "1,x", "expects an integer"),
         ("optimizer", "rmsprop", "one of 'sgd', 'adam'"),
-        ("epochs", "0", "must be positive"),
-        ("lr", "-0.1", "must be positive"),
+        ("epochs", "0", "must be > 0"),
+        ("lr", "-0.1", "must be > 0"),
         ("limit", "abc", "expects an integer"),
     ],
 )
@@ -109,6 +107,6 @@ def test_parse_assignments():
 
 def test_describe_fields_gives_types_and_full_defaults():
     described = {name: (kind, default) for name, kind, default in describe_fields(Demo)}
-    assert described["epochs"] == ("int", 20)
+    assert described["epochs"] == ("int > 0", 20)
     assert described["hidden"] == ("tuple[int, ...]", (512, 256))
-    assert described["limit"][0] == "int | None"
+    assert described["limit"][0] == "int > 0 | None"

@@ -31,7 +31,7 @@ def test_a_narrow_encoder_keeps_the_layer_pattern(width):
 
 
 def test_smoke_run_through_the_cli_reports_every_mode_and_head(smoke_run):
-    run_dir, _ = smoke_run("contrastive")
+    run_dir, metrics = smoke_run("contrastive")
     for name in ("triplet_loss", "tsne_z16", "finetune_curves"):
         assert (run_dir / "figures" / f"{name}.png").is_file()
     with open(run_dir / "tables" / "accuracy.csv") as f:
@@ -48,7 +48,11 @@ def test_smoke_run_through_the_cli_reports_every_mode_and_head(smoke_run):
     assert (int(stage["iterations"]), int(stage["anchors"])) == (24, 6 * 450)
     assert float(stage["final_loss"]) < float(stage["first_loss"])  # the triplet loss fell
     report = (run_dir / "report.md").read_text()
-    assert "skipped_anchors" in report and "z = 16: the claim" in report
+    assert "skipped_anchors" in report and "z = 16: probe" in report
+    gap = max(float(r["test_acc"]) for r in rows[1:]) - float(rows[0]["test_acc"])
+    assert metrics["verdict.z16_probe_gap"] == pytest.approx(gap, abs=1e-3)
+    held = metrics["verdict.z16_probe_gap"] <= 0.05
+    assert metrics["verdict.held"] == metrics["verdict.z16_held"] == held
 
 
 def test_a_tiny_image_folder_runs_and_says_why_it_has_no_tsne(smoke_run, photo_folder):

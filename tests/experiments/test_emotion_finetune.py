@@ -31,7 +31,8 @@ def test_smoke_run_through_the_cli_reports_both_modes(smoke_run):
     support = sum(v for k, v in metrics.items() if k.startswith("per_class.") and "support" in k)
     assert support == 128  # the smoke scale's test images, every one counted once
     report = (run_dir / "report.md").read_text()
-    assert "The claim held at this scale" in report or "did not hold" in report
+    assert "**Claim held.** Fine-tuning reached" in report or "**Claim did not hold.**" in report
+    assert isinstance(metrics["verdict.held"], bool) and "verdict.relative_accuracy_gain" in metrics
     assert "20 BatchNorm layers keep their running statistics" in report
     top = report.split("## What this tests")[0]
     assert "smoke-scale run" in top

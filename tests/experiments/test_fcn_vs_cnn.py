@@ -13,7 +13,11 @@ def test_smoke_run_through_the_cli_shows_the_cnn_ahead(smoke_run):
     assert metrics["final.cnn.parameters"] == 9 * 16 + 16 + 9 * 16 * 32 + 32 + 32 * 8 * 8 * 36 + 36
     assert metrics["final.cnn.test_acc"] > metrics["final.fcn.test_acc"] + 0.1
     report = (run_dir / "report.md").read_text()
-    assert "The claim held at this scale" in report
+    assert metrics["verdict.held"] is True
+    assert metrics["verdict.gap"] == pytest.approx(
+        metrics["final.cnn.test_acc"] - metrics["final.fcn.test_acc"]
+    )
+    assert "**Claim held.** After 3 epochs the CNN scored" in report
 
 
 @pytest.mark.data

@@ -23,4 +23,4 @@ def test_smoke_run_through_the_cli_reports_both_models(smoke_run):
         - metrics["test_accuracy.custom_cnn.test_acc"]
     )
     assert abs(metrics["verdict.test_acc_gap"] - gap) < 1e-12
-    assert metrics["verdict.claim_held"] == (gap > 0)
+    assert metrics["verdict.held"] == (gap > 0)

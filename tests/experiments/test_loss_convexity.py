@@ -62,4 +62,9 @@ def test_smoke_run_reports_surfaces_curvature_and_descent(smoke_run):
     levels = {k.split(".")[1]: v for k, v in metrics.items() if k.endswith(".end_levels")}
     assert levels.pop("logistic_squared_error") > 1
     assert set(levels.values()) == {1}
-    assert metrics["verdict.claim_held"] is True
+    assert metrics["verdict.held"] is True
+    assert (
+        metrics["verdict.logistic_mse_end_levels"]
+        == metrics["descent.logistic_squared_error.end_levels"]
+    )
+    assert "> **Claim held.** Along" in (run_dir / "report.md").read_text()

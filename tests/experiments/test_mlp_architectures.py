@@ -3,6 +3,7 @@
 import pytest
 
 from nnlab.errors import ConfigError
+from nnlab.experiments.config import resolve
 from nnlab.experiments.mlp_architectures import Config
 
 
@@ -22,11 +23,17 @@ def test_smoke_run_through_the_cli_reports_the_table_and_curves(smoke_run):
         assert metrics[f"architectures.{key}.train_seconds"] > 0
     assert metrics["architectures.mlp_1.test_acc"] > 0.85
     report = (run_dir / "report.md").read_text()
-    assert "The hypothesis held at this scale" in report or "did not hold at this scale" in report
+    assert metrics["verdict.held"] is (metrics["verdict.depth_gain"] <= Config().tolerance)
+    assert metrics["verdict.best_model"] in ("MLP-1", "MLP-2", "MLP-3")
+    assert "**Claim held.**" in report or "**Claim did not hold.**" in report
     assert "All 3 lie within" in report
 
 
 def test_settings_are_checked():
-    assert Config().widths[2] == (1000,) * 5
-    with pytest.raises(ConfigError, match="hidden: '1000y2'"):
-        Config(hidden=("1000x2", "1000y2"))
+    assert Config().hidden[2] == (1000,) * 5
+    cfg = resolve(Config, overrides={"hidden": "1000x2,500-250"})
+    assert cfg.hidden == ((1000, 1000), (500, 250))
+    with pytest.raises(ConfigError, match="hidden expects an integer, got '1000y2'"):
+        resolve(Config, overrides={"hidden": "1000x2,1000y2"})
+    with pytest.raises(ConfigError, match="tolerance must be"):
+        Config(tolerance=-0.1)

@@ -3,6 +3,7 @@
 import pytest
 
 from nnlab.errors import ConfigError
+from nnlab.experiments.config import resolve
 from nnlab.experiments.mlp_lr_search import Config
 
 
@@ -18,13 +19,17 @@ def test_smoke_run_through_the_cli_searches_retrains_and_tests(smoke_run):
     # smoke: 64 -> 64 -> 32 -> 10 on the embedded 8x8 digits
     assert metrics[f"test.{best}.parameters"] == 64 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10
     report = (run_dir / "report.md").read_text()
-    assert f"the best learning rate on the validation split was {metrics['best_lr']:g}" in report
+    assert metrics["verdict.held"] is (metrics["best_lr"] < 0.1)
+    assert f"The best learning rate on the validation split was {metrics['best_lr']:g}" in report
 
 
 def test_settings_are_checked():
-    with pytest.raises(ConfigError, match="lrs must be positive"):
+    with pytest.raises(ConfigError, match="lrs must be > 0"):
         Config(lrs=(0.1, 0.0))
-    with pytest.raises(ConfigError, match="val_fraction"):
+    with pytest.raises(ConfigError, match="at least one learning rate"):
+        Config(lrs=())
+    with pytest.raises(ConfigError, match="val_fraction must be in"):
         Config(val_fraction=1.0)
     with pytest.raises(ConfigError, match="hidden"):
-        Config(hidden="256x")
+        resolve(Config, overrides={"hidden": "256x"})
+    assert resolve(Config, overrides={"hidden": "256x2-128"}).hidden == (256, 256, 128)

@@ -3,6 +3,7 @@
 import pytest
 
 from nnlab.errors import ConfigError
+from nnlab.experiments.config import resolve
 from nnlab.experiments.multitask import Config, group_map
 
 FASHION = (
@@ -63,4 +64,18 @@ def test_smoke_run_through_the_cli_compares_mtl_with_single_task_nets(smoke_run)
         assert metrics[f"models.mtl_{lam}.task2_acc"] > 0.7
     assert metrics["best_lambda"] in (0.0, 0.25, 0.5, 0.75, 1.0)
     report = (run_dir / "report.md").read_text()
-    assert "the best MTL net with 0 < λ < 1" in report
+    assert metrics["verdict.held"] in (True, False)
+    item_gaps = [
+        metrics[f"models.mtl_{lam}.task1_acc"] - metrics["models.single_item.task1_acc"]
+        for lam in ("0_25", "0_5", "0_75")
+    ]
+    assert metrics["verdict.item_gap"] in item_gaps  # the chosen 0 < λ < 1 net's gap
+    assert "The best MTL net with 0 < λ < 1" in report
+
+
+def test_settings_are_checked():
+    assert resolve(Config, overrides={"trunk": "128x2"}).trunk == (128, 128)
+    with pytest.raises(ConfigError, match="lambdas must be in"):
+        Config(lambdas=(0.5, 1.5))
+    with pytest.raises(ConfigError, match="trunk needs at least one layer"):
+        Config(trunk=())

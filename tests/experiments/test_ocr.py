@@ -23,6 +23,7 @@ def test_smoke_run_through_the_cli_reads_rendered_pages(smoke_run, monkeypatch):
     assert "Classifier: trained on glyphs36" in report
     assert "smoke-scale run" in report
     assert "character accuracy on every image" in report
+    assert metrics["verdict.held"] == (metrics["verdict.min_char_acc"] >= 0.85)
     html = (run_dir / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 2
 

@@ -20,8 +20,13 @@ def test_smoke_run_through_the_cli_reports_every_table_and_figure(smoke_run):
         1438
     )
     report = (run_dir / "report.md").read_text()
-    assert "at this scale:** a line in the 2-D PCA plane separates 0/1" in report
-    assert "smoke-scale run" in report.split("## What this tests")[0]
+    top = report.split("## What this tests")[0]
+    assert "A line in the 2-D PCA plane separates 0/1 at" in top  # the verdict's sentence
+    assert metrics["verdict.gap"] == pytest.approx(
+        metrics["pairs.0_1.accuracy"] - metrics["pairs.3_5.accuracy"]
+    )
+    assert metrics["verdict.held"] is (metrics["verdict.gap"] >= 0.10)
+    assert "smoke-scale run" in top
 
 
 @pytest.mark.data
@@ -31,5 +36,5 @@ def test_quick_scale_on_mnist_shows_0_1_far_more_separable_than_3_5(tmp_path, re
     metrics = ctx.run.metrics
     assert metrics["pairs.0_1.accuracy"] > 0.98
     assert metrics["pairs.0_1.accuracy"] - metrics["pairs.3_5.accuracy"] > 0.15
-    assert metrics["verdict.claim_held"] is True
+    assert metrics["verdict.held"] is True
     assert 0.15 < metrics["pca.explained.pc1"] + metrics["pca.explained.pc2"] < 0.2

@@ -23,6 +23,11 @@ def test_smoke_run_reports_curves_weights_and_gaps(smoke_run):
         assert (run_dir / "figures" / f"{name}.png").is_file()
     accs = [v for k, v in metrics.items() if k.startswith("pairs.") and k.endswith(".test_acc")]
     assert len(accs) == 3 and min(accs) > 0.8
+    assert metrics["verdict.held"] is (min(accs) >= 0.9)  # every pair learnt well
+    assert isinstance(metrics["verdict.matches_sklearn"], bool)
+    verdict = (run_dir / "report.md").read_text().split("## What this tests")[0]
+    assert ("The perceptron learned every pair" in verdict) is metrics["verdict.held"]
+    assert "scikit-learn's Perceptron on the same images is" in verdict
 
 
 @pytest.mark.data

@@ -21,4 +21,6 @@ def test_smoke_run_reports_loss_reconstructions_and_psnr(smoke_run):
     ours = metrics["psnr.autoencoder.mean_psnr_db"]
     baseline = metrics["psnr.mean_training_image.mean_psnr_db"]
     assert ours == metrics["mean_psnr_db"] and ours > baseline + 1.0
-    assert "The autoencoder learned to reconstruct" in (run_dir / "report.md").read_text()
+    assert metrics["verdict.held"] is True
+    verdict = (run_dir / "report.md").read_text().split("## What this tests")[0]
+    assert "> **Claim held.** The autoencoder learned to reconstruct" in verdict

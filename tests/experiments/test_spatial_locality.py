@@ -46,8 +46,11 @@ def test_smoke_run_through_the_cli_reports_the_comparison(smoke_run):
     assert acc["cnn_original"] > acc["cnn_permuted"] + 0.02, acc
     assert abs(acc["mlp_original"] - acc["mlp_permuted"]) <= 0.02, acc
     assert acc["cnn_original"] > 0.5, acc  # far above chance (0.1): the CNN did learn
+    assert metrics["verdict.held"] is True
+    assert metrics["verdict.cnn_gap"] == acc["cnn_original"] - acc["cnn_permuted"]
+    assert metrics["verdict.control_equal"] is True
     report = (run_dir / "report.md").read_text()
-    assert "The hypothesis held at this scale" in report
+    assert "**Claim held.** The CNN reached" in report
     assert "smoke-scale run" in report
     html = (run_dir / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 2

@@ -18,4 +18,8 @@ def test_smoke_run_through_the_cli_compares_frozen_models_with_lenet(smoke_run):
     assert rows["lenet5"]["trained_parameters"] == rows["lenet5"]["parameters"] == "62006"
     assert metrics["validation_accuracy.lenet5.final"] > 0.3  # LeNet learns digits (chance 0.1)
     report = (run_dir / "report.md").read_text()
-    assert "LeNet-5 trained from scratch at this scale" in report
+    assert "LeNet-5 trained from scratch" in report
+    best = max(("alexnet", "resnet18"), key=lambda m: float(rows[m]["final"]))
+    assert metrics["verdict.best_frozen_model"] == best
+    lenet = float(rows["lenet5"]["final"])
+    assert metrics["verdict.held"] == (float(rows[best]["final"]) >= lenet)

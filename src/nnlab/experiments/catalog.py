@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nnlab.errors import NnlabError
-
 from nnlab.experiments.config import ExperimentConfig
 from nnlab.registry import Registry
 

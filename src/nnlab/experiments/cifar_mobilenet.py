@@ -24,22 +24,24 @@ scale (224 px, 10 epochs) needs the weights and a GPU.
 
 from dataclasses import dataclass
 from functools import partial
+from typing import Annotated
 
 import torch
 
 from nnlab.analysis.plots import learning_curves
 from nnlab.data import transforms
-from nnlab.errors import ConfigError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import check_positive
-from nnlab.experiments.transfer import (
-    SMOKE_SCALE,
-    TransferConfig,
-    image_transform,
-    load_splits,
-    start_model,
+from nnlab.experiments.kit import (
+    Context,
+    Momentum,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    Range,
+    experiment,
 )
+from nnlab.experiments.kit.transfer import SMOKE_SCALE, TransferConfig, image_transform, load_splits
 from nnlab.models import count_parameters
+from nnlab.models.starting import start_model
 from nnlab.models.weights import IMAGENET_MEAN, IMAGENET_STD
 from nnlab.train import make_optimizer
 
@@ -51,22 +53,15 @@ class Config(TransferConfig):
     """Settings of `cifar-mobilenet`; the defaults are the study's (full scale)."""
 
     dataset: str = "cifar10"
-    batch_size: int = 128
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 4e-5
+    batch_size: PositiveInt = 128
+    lr: PositiveFloat = 0.01
+    momentum: Momentum = 0.9
+    weight_decay: NonNegativeFloat = 4e-5
     #: cosine decay of the learning rate to 0 over the run (else constant)
     cosine: bool = True
     augment: bool = True
-    target_acc: float = 0.90
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_positive(self, "lr")
-        if not 0 <= self.momentum < 1 or self.weight_decay < 0:
-            raise ConfigError("momentum must be in [0, 1) and weight_decay >= 0.")
-        if not 0 < self.target_acc <= 1:
-            raise ConfigError(f"target_acc must be in (0, 1], got {self.target_acc}.")
+    #: the test accuracy that counts as "high"
+    target_acc: Annotated[float, Range(0, 1, closed="right")] = 0.90
 
 
 SCALES = {
@@ -88,19 +83,33 @@ def train_transform(cfg: Config, side: int, generator: torch.Generator) -> trans
     return transforms.Compose(*steps, image_transform(cfg.image_size, IMAGENET_MEAN, IMAGENET_STD))
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "cifar-mobilenet",
+    title="CIFAR-10: fine-tuning an ImageNet MobileNetV2",
+    summary="MobileNetV2 with ImageNet weights fine-tuned on CIFAR-10 for 10 epochs",
+    study="C",
+    claim="ImageNet features make a high CIFAR-10 accuracy (at least `target_acc`, 90%, on the "
+    "test set) a matter of a few epochs of fine-tuning.",
+    description=(
+        "MobileNetV2 with ImageNet weights gets a new 10-class head and is fine-tuned, every "
+        "layer, on CIFAR-10 for 10 epochs (SGD, momentum 0.9, lr 0.01 with cosine decay, "
+        "weight decay 4e-5, batch 128; random crops and flips; photos resized to 224 and "
+        "normalised with the ImageNet mean and std); the last epoch's model is tested."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Fine-tune the whole network; report the curves and the final test loss and accuracy."""
     train, test = load_splits(ctx, cfg)
     side = train.x.shape[-1]
-    ctx.note(
-        f"Data: {train.name}, {len(train):,} training and {len(test):,} test images, "
-        f"{len(train.classes)} classes; inputs {cfg.image_size}×{cfg.image_size}, ImageNet "
-        f"mean/std"
-        + (
-            f"; training images randomly cropped (padding {max(1, side // 8)} px) and flipped."
-            if cfg.augment
-            else "; no augmentation."
-        )
+    augmentation = (
+        f"training images randomly cropped (padding {max(1, side // 8)} px) and flipped"
+        if cfg.augment
+        else "no augmentation"
+    )
+    ctx.describe_data(
+        {"train": train, "test": test},
+        f"inputs {cfg.image_size}×{cfg.image_size}, ImageNet mean/std; {augmentation}",
     )
     start = start_model(ctx, ARCH, len(train.classes), cfg.weights)
     model = start.model
@@ -156,34 +165,10 @@ def run(cfg: Config, ctx) -> None:
         caption="Training loss and accuracy (over each epoch's augmented batches) and test loss "
         "and accuracy after each epoch.",
     )
-    held = last["val_acc"] >= cfg.target_acc
-    ctx.metric("verdict.claim_held", held, headline=True)
     text = (
-        f"**The claim {'held' if held else 'did not hold'} at this scale:** after {cfg.epochs} "
-        f"epochs of fine-tuning the test accuracy is {last['val_acc']:.1%} (the claim needs "
-        f"{cfg.target_acc:.0%})."
+        f"After {cfg.epochs} epochs of fine-tuning the test accuracy is {last['val_acc']:.1%} "
+        f"(the claim needs {cfg.target_acc:.0%})."
     )
     if not start.pretrained:
         text += " The network started from random weights, not ImageNet's: no transfer happened."
-    ctx.note(text)
-
-
-register(
-    Experiment(
-        id="cifar-mobilenet",
-        title="CIFAR-10: fine-tuning an ImageNet MobileNetV2",
-        summary="MobileNetV2 with ImageNet weights fine-tuned on CIFAR-10 for 10 epochs",
-        description=(
-            "MobileNetV2 with ImageNet weights gets a new 10-class head and is fine-tuned, every "
-            "layer, on CIFAR-10 for 10 epochs (SGD, momentum 0.9, lr 0.01 with cosine decay, "
-            "weight decay 4e-5, batch 128; random crops and flips; photos resized to 224 and "
-            "normalised with the ImageNet mean and std). **Claim:** ImageNet features make a "
-            "high CIFAR-10 accuracy (here: at least 90% on the test set) a matter of a few "
-            "epochs."
-        ),
-        study="C",
-        config=Config,
-        run=run,
-        scales=SCALES,
-    )
-)
+    ctx.verdict(last["val_acc"] >= cfg.target_acc, text)

@@ -29,20 +29,29 @@ quick they look like thick, smooth 2s and 9s. Full: not run here.
 """
 
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import torch
 from torch import nn
 
 from nnlab.analysis.activations import capture
-from nnlab.analysis.dream import PENALTIES, deep_dream
+from nnlab.analysis.dream import deep_dream
 from nnlab.analysis.plots import tile_grid
 from nnlab.data import ImageSet, transforms
 from nnlab.errors import ConfigError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
-from nnlab.experiments.mlp_architectures import load_pair, score_row, train_and_score
+from nnlab.experiments.kit import (
+    Context,
+    ExperimentConfig,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    Range,
+    Widths,
+    experiment,
+    format_widths,
+)
+from nnlab.experiments.kit.scoring import load_pair, score_row, train_and_score
 from nnlab.models import CNN
-from nnlab.models.mlp import format_widths, parse_widths
 from nnlab.train import make_optimizer
 
 
@@ -51,44 +60,35 @@ class Config(ExperimentConfig):
     """Settings of `cnn-visualization`; the defaults are the study's (full scale)."""
 
     dataset: str = "mnist"
-    channels: str = "32-64-128"
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 1e-3
-    train_limit: int | None = None
-    test_limit: int | None = None
+    channels: Widths = (32, 64, 128)
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 128
+    lr: PositiveFloat = 1e-3
+    train_limit: PositiveInt | None = None
+    test_limit: PositiveInt | None = None
     #: the two classes (by name) whose activations are shown and which are dreamed
     digits: tuple[str, ...] = ("2", "9")
-    filter_grid: int = 8
-    activation_channels: int = 16
-    dream_steps: int = 200
-    dream_lr: float = 0.02
-    dream_jitter: int = 2
-    dream_penalty: str = "tv"
-    dream_weight: float = 5.0
-    dream_octaves: int = 2
-    noise_std: float = 0.2
-    threshold: float = 0.9
+    filter_grid: PositiveInt = 8
+    activation_channels: PositiveInt = 16
+    dream_steps: PositiveInt = 200
+    dream_lr: PositiveFloat = 0.02
+    dream_jitter: Annotated[int, Range(0)] = 2
+    dream_penalty: Literal["tv", "l2"] = "tv"
+    dream_weight: NonNegativeFloat = 5.0
+    dream_octaves: PositiveInt = 2
+    noise_std: PositiveFloat = 0.2
+    threshold: Annotated[float, Range(0, 1, closed="neither")] = 0.9
 
     def __post_init__(self):
-        check_positive(self, "epochs", "batch_size", "lr", "train_limit", "test_limit")
-        check_positive(self, "filter_grid", "activation_channels", "dream_steps", "dream_lr")
-        check_positive(self, "dream_octaves", "noise_std")
-        parse_widths(self.channels, setting="channels")
+        super().__post_init__()
         if len(self.digits) != 2:
             raise ConfigError(f"digits must name two classes, e.g. 2,9; got {self.digits}.")
-        if self.dream_penalty not in PENALTIES:
-            raise ConfigError(
-                f"dream_penalty must be one of {', '.join(PENALTIES)}, got {self.dream_penalty!r}."
-            )
-        if not 0 < self.threshold < 1:
-            raise ConfigError(f"threshold must be in (0, 1), got {self.threshold}.")
 
 
 SCALES = {
     "smoke": {
         "dataset": "digits",
-        "channels": "8-16",
+        "channels": (8, 16),
         "epochs": 4,
         "lr": 0.01,
         # an 8x8 digit shifted by 2 pixels is another image to a dense head: no jitter there
@@ -99,11 +99,28 @@ SCALES = {
 }
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "cnn-visualization",
+    title="Inside a CNN: filters, activation maps and deep dreams",
+    summary="CNN-1 on MNIST: its filters, activation maps for a 2 and a 9, deep dreams",
+    study="B",
+    claim="The trained CNN itself classifies every dreamed image as its target class with high "
+    "probability (at least `threshold`).",
+    description=(
+        "CNN-1 ([32, 64, 128] channels of 3×3 convolutions, stride 2 after the first, no "
+        "pooling) is trained on MNIST (Adam, lr 1e-3, batch 128, inputs in [-1, 1]). Shown: "
+        "the learned filters of each convolution, the activation maps of each for one '2' and "
+        "one '9', and deep-dream images for classes 2 and 9 — gradient ascent on the input for "
+        "the class logit, with random jitter and a total-variation penalty — from noise and "
+        "from a real digit."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Train the CNN, then show its filters, activation maps and deep dreams."""
     train, test = load_pair(ctx, cfg)
     targets = [_class_index(test, name) for name in cfg.digits]
-    widths = parse_widths(cfg.channels)
+    widths = cfg.channels
     channels, *size = train.image_shape
     ctx.seed_torch("init/cnn")
     model = CNN(widths, in_chans=channels, num_classes=train.num_classes, image_size=tuple(size))
@@ -166,7 +183,7 @@ def _filters(model: CNN, name: str, grid: int):
     )
 
 
-def _activations(ctx, cfg: Config, model: CNN, real: torch.Tensor) -> None:
+def _activations(ctx: Context, cfg: Config, model: CNN, real: torch.Tensor) -> None:
     """One figure per convolution: its ReLU maps for the two digits, one row each."""
     layers = [f"act{i + 1}" for i in range(len(model.conv_names()))]
     maps = capture(model, real, layers)
@@ -185,7 +202,7 @@ def _activations(ctx, cfg: Config, model: CNN, real: torch.Tensor) -> None:
         )
 
 
-def _dreams(ctx, cfg: Config, model: nn.Module, real, targets: list[int], classes) -> None:
+def _dreams(ctx: Context, cfg: Config, model: nn.Module, real, targets: list[int], classes) -> None:
     """Dream each target from noise and from the other digit; figure, table and verdict."""
     noise = torch.randn(real.shape[1:], generator=ctx.generator("dream-noise")) * cfg.noise_std
     noise = noise.clamp(-1, 1)
@@ -224,34 +241,12 @@ def _dreams(ctx, cfg: Config, model: nn.Module, real, targets: list[int], classe
     ctx.table("dreams", rows, title="What the trained CNN sees in each dreamed image")
     held = all(r["probability"] >= cfg.threshold and r["predicted"] == r["target"] for r in rows)
     lowest = min(r["probability"] for r in rows)
-    ctx.metric("verdict.lowest_probability", lowest, headline=True)
-    ctx.metric("verdict.claim_held", held, headline=True)
-    ctx.note(
-        f"**The claim {'held' if held else 'did not hold'} at this scale:** the trained CNN "
-        f"classifies {sum(r['predicted'] == r['target'] for r in rows)} of the {len(rows)} "
-        f"dreamed images as their target class, with probabilities from {lowest:.3f} up (the "
-        f"claim needs every one at least {cfg.threshold:g}). A high probability shows what "
-        "excites the network, not that a person would read the image as that digit."
+    ctx.verdict(
+        held,
+        f"The trained CNN classifies {sum(r['predicted'] == r['target'] for r in rows)} of the "
+        f"{len(rows)} dreamed images as their target class, with probabilities from "
+        f"{lowest:.3f} up (the claim needs every one at least {cfg.threshold:g}). A high "
+        "probability shows what excites the network, not that a person would read the image "
+        "as that digit.",
+        lowest_probability=lowest,
     )
-
-
-register(
-    Experiment(
-        id="cnn-visualization",
-        title="Inside a CNN: filters, activation maps and deep dreams",
-        summary="CNN-1 on MNIST: its filters, activation maps for a 2 and a 9, deep dreams",
-        description=(
-            "CNN-1 ([32, 64, 128] channels of 3×3 convolutions, stride 2 after the first, no "
-            "pooling) is trained on MNIST. Shown: the learned filters of each convolution, the "
-            "activation maps of each for one '2' and one '9', and deep-dream images for classes "
-            "2 and 9 — gradient ascent on the input for the class logit, with random jitter and "
-            "a total-variation penalty — from noise and from a real digit. **Claim:** the "
-            "trained CNN itself classifies the dreamed images as their target class with high "
-            "probability."
-        ),
-        study="B",
-        config=Config,
-        run=run,
-        scales=SCALES,
-    )
-)

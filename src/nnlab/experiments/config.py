@@ -14,11 +14,14 @@ config). `ExperimentConfig.__post_init__` checks every range, however the config
 import dataclasses
 import difflib
 import functools
+import json
 import math
 import re
+import tomllib
 import types
 import typing
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from nnlab.errors import ConfigError
@@ -138,6 +141,33 @@ def _fits(value: Any, hint: Any) -> bool:
     return isinstance(value, base) if isinstance(base, type) else True
 
 
+def read_settings_file(path: str | Path) -> dict[str, Any]:
+    """The settings in a TOML (`epochs = 3`, `widths = [256, 256]`) or JSON file, for
+    `--config FILE`: a layer between the scale and `--set`.
+
+    A run's own config.json is such a file, so `--config runs/ID/config.json` repeats a run.
+    """
+    path = Path(path).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"--config {path}: cannot read it ({exc.strerror or exc}).") from None
+    try:
+        settings = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
+        raise ConfigError(
+            f"--config {path}: not valid {kind} ({exc}). Write one `name = value` line per "
+            "setting (TOML), or a JSON object; `nnlab list ID` lists the settings."
+        ) from None
+    if not isinstance(settings, dict) or any(isinstance(v, dict) for v in settings.values()):
+        raise ConfigError(
+            f"--config {path}: expected settings as name = value pairs at the top level, "
+            "without tables or nested objects."
+        )
+    return settings
+
+
 def parse_assignments(items: Sequence[str]) -> dict[str, str]:
     """Split `["epochs=3", "lr=0.1"]` into {"epochs": "3", "lr": "0.1"}; the last one wins."""
     out: dict[str, str] = {}
@@ -154,8 +184,10 @@ def resolve(
     scale: str = "full",
     scales: Mapping[str, Mapping[str, Any]] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    file: tuple[str, Mapping[str, Any]] | None = None,
 ) -> ExperimentConfig:
-    """The settings of one run: defaults, then the scale's overrides, then the user's.
+    """The settings of one run: defaults, then the scale's, then a settings file's, then the
+    user's `--set`.
 
     Parameters
     ----------
@@ -168,6 +200,8 @@ def resolve(
     overrides : mapping, optional
         The user's settings, field -> value; strings (from `--set`) are parsed against the
         field's type, other values are checked against it.
+    file : (name, mapping), optional
+        A settings file's name and content (`read_settings_file`), applied before `overrides`.
 
     Returns
     -------
@@ -179,11 +213,20 @@ def resolve(
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = _hints(cls)
     values: dict[str, Any] = {}
-    for source, settings in (("scale", (scales or {}).get(scale, {})), ("--set", overrides or {})):
+    layers = [("scale", (scales or {}).get(scale, {}))]
+    if file is not None:
+        layers.append((f"--config {file[0]}", file[1]))
+    layers.append(("--set", overrides or {}))
+    for source, settings in layers:
         for key, raw in settings.items():
             if key not in fields:
                 raise _unknown_key(key, fields, source, cls)
-            values[key] = _coerce(raw, hints[key], key)
+            try:
+                values[key] = _coerce(raw, hints[key], key)
+            except ConfigError as exc:
+                if not source.startswith("--config"):
+                    raise
+                raise ConfigError(f"{source}: {exc}") from None
     return cls(**values)
 
 
@@ -323,11 +366,3 @@ def _to_number(value: Any, kind: type, key: str) -> int | float:
     if not isinstance(value, (int, float)):
         raise ConfigError(f"{key} expects {kind.__name__}, got {value!r}.")
     return kind(value)
-
-
-def check_positive(cfg: ExperimentConfig, *names: str) -> None:
-    """Refuse settings among `names` that are zero or negative (None is allowed: "not set")."""
-    for name in names:
-        value = getattr(cfg, name)
-        if value is not None and value <= 0:
-            raise ConfigError(f"{name} must be positive, got {value!r}.")

@@ -179,7 +179,9 @@ class Context:
         """
         if dataset == "nist36":
             try:
-                return {s: data.load(dataset, s, limit=n, seed=self.seed) for s, n in limits.items()}
+                return {
+                    s: data.load(dataset, s, limit=n, seed=self.seed) for s, n in limits.items()
+                }
             except MissingDataError:
                 self.notice(
                     "NIST36 (nist36_*.mat) is not in the data folder, so this run uses hand36 "

@@ -40,6 +40,7 @@ encoder, batch 2048, 2000 iterations) needs a GPU.
 import copy
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
@@ -49,14 +50,22 @@ from nnlab.analysis.embeddings import MIN_TSNE_POINTS, tsne
 from nnlab.analysis.plots import class_scatter, learning_curves
 from nnlab.data import ImageSet, split, transforms
 from nnlab.errors import ConfigError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
-from nnlab.experiments.transfer import LinearProbe
+from nnlab.experiments.kit import (
+    Context,
+    ExperimentConfig,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    Range,
+    experiment,
+)
 from nnlab.models.zoo.vgg import VGG16_LAYERS, init_vgg, make_layers
 from nnlab.train import EarlyStopping, evaluate, make_optimizer
+from nnlab.train.probe import LinearProbe
 from nnlab.train.triplets import BatchTripletLoss, TripletLossState
 
 HEADS = ("linear", "mlp")
+Head = Literal["linear", "mlp"]
 
 
 @dataclass
@@ -64,49 +73,41 @@ class Config(ExperimentConfig):
     """Settings of `contrastive`; the defaults are the study's (full scale)."""
 
     dataset: str = "cifar10"
-    image_size: int = 32
+    #: side of the (square) input; at least 32 for VGG's five poolings
+    image_size: Annotated[int, Range(32)] = 32
     #: multiplies VGG-16-BN's channel counts (1.0 = the study's encoder)
-    width: float = 1.0
-    z_dims: tuple[int, ...] = (64, 32)
-    margin: float = 1.0
-    batch_size: int = 2048
-    iterations: int = 2000
-    lr: float = 1e-3
+    width: PositiveFloat = 1.0
+    #: embedding sizes, one encoder each
+    z_dims: tuple[Annotated[int, Range(2)], ...] = (64, 32)
+    margin: PositiveFloat = 1.0
+    batch_size: PositiveInt = 2048
+    iterations: PositiveInt = 2000
+    lr: PositiveFloat = 1e-3
     #: iterations between records of the triplet loss (and early-stopping checks)
-    eval_every: int = 50
-    patience: int = 5
-    min_delta: float = 1e-3
-    finetune_epochs: int = 10
+    eval_every: PositiveInt = 50
+    patience: PositiveInt = 5
+    min_delta: NonNegativeFloat = 1e-3
+    finetune_epochs: PositiveInt = 10
     #: epochs of the softmax regression on the cached embeddings (cheap: no encoder pass)
-    probe_epochs: int = 10
-    finetune_batch_size: int = 256
-    finetune_lr: float = 1e-4
-    probe_lr: float = 1e-3
-    hidden: int = 512
-    heads: tuple[str, ...] = HEADS
-    val_fraction: float = 0.1
-    tsne_points: int = 2000
+    probe_epochs: PositiveInt = 10
+    finetune_batch_size: PositiveInt = 256
+    finetune_lr: PositiveFloat = 1e-4
+    probe_lr: PositiveFloat = 1e-3
+    #: width of the "mlp" head's hidden layer
+    hidden: PositiveInt = 512
+    heads: tuple[Head, ...] = HEADS
+    val_fraction: Annotated[float, Range(0, 1, closed="neither")] = 0.1
+    tsne_points: PositiveInt = 2000
     #: at most this many training / test images (a seeded subset); None = the whole split
-    train_limit: int | None = None
-    test_limit: int | None = None
-    gap_tolerance: float = 0.05
+    train_limit: PositiveInt | None = None
+    test_limit: PositiveInt | None = None
+    #: how many test-accuracy points below the best fine-tuned model still count as "close"
+    gap_tolerance: NonNegativeFloat = 0.05
 
     def __post_init__(self):
-        check_positive(self, "image_size", "width", "margin", "batch_size", "iterations", "lr")
-        check_positive(self, "eval_every", "patience", "finetune_epochs", "finetune_batch_size")
-        check_positive(self, "probe_epochs")
-        check_positive(self, "finetune_lr", "probe_lr", "hidden", "tsne_points")
-        check_positive(self, "train_limit", "test_limit")
-        if self.image_size < 32:
-            raise ConfigError(
-                f"image_size must be at least 32 (5 poolings), got {self.image_size}."
-            )
-        if not self.z_dims or min(self.z_dims) < 2:
-            raise ConfigError(f"z_dims must be embedding sizes of at least 2, got {self.z_dims}.")
-        if unknown := [h for h in self.heads if h not in HEADS]:
-            raise ConfigError(f"heads must be among {', '.join(HEADS)}, got {unknown}.")
-        if not 0 < self.val_fraction < 1 or self.min_delta < 0 or self.gap_tolerance < 0:
-            raise ConfigError("val_fraction must be in (0, 1); min_delta, gap_tolerance >= 0.")
+        super().__post_init__()
+        if not self.z_dims:
+            raise ConfigError("z_dims must name at least one embedding size, e.g. 64,32.")
 
 
 SCALES = {
@@ -182,7 +183,26 @@ def make_head(kind: str, z_dim: int, num_classes: int, hidden: int) -> nn.Module
     return nn.Sequential(nn.Linear(z_dim, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "contrastive",
+    title="Contrastive learning: triplet-loss embeddings of CIFAR-10",
+    summary="VGG-16-BN encoder trained by the triplet loss; linear probe vs fine-tuning",
+    study="C",
+    claim="The triplet embeddings carry the classes: for every z, the linear probe on the frozen "
+    "embeddings comes within `gap_tolerance` (5 points) of the best encoder fine-tuned end to end "
+    "in test accuracy.",
+    description=(
+        "A VGG-16-BN encoder (13 convolutions, average pooling to 7×7, Linear to a z = 64 "
+        "or 32 embedding) learns from CIFAR-10 through the triplet margin loss only (L2, "
+        "margin 1.0; anchor, same-class positive and other-class negative drawn inside each "
+        "shuffled batch of 2048; 2000 iterations with early stopping). Then "
+        "`fine_tune_linear` fits a softmax regression on the frozen embeddings and "
+        "`fine_tune_nn` trains encoder and head together (Adam, lr 1e-4; a Linear head or "
+        "Linear(z→512)+ReLU+Linear); both are tested on CIFAR-10's test split."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Triplet-train an encoder per z; classify with a frozen and a fine-tuned encoder."""
     train, val, test, transform = _data(cfg, ctx)
     sets = {"train": train, "val": val, "test": test}
@@ -218,7 +238,7 @@ def run(cfg: Config, ctx) -> None:
     _verdict(ctx, rows, cfg)
 
 
-def _triplet_stage(cfg: Config, ctx, z: int, train: ImageSet, transform):
+def _triplet_stage(cfg: Config, ctx: Context, z: int, train: ImageSet, transform):
     """A fresh encoder trained with the triplet loss: (encoder, history, table row)."""
     ctx.seed_torch(f"init/encoder-z{z}")
     encoder = Encoder(z, cfg.width)
@@ -242,7 +262,7 @@ def _triplet_stage(cfg: Config, ctx, z: int, train: ImageSet, transform):
     return encoder, history, _stage_row(z, history)
 
 
-def _fine_tune_linear(cfg: Config, ctx, z: int, encoder: Encoder, sets: dict, transform):
+def _fine_tune_linear(cfg: Config, ctx: Context, z: int, encoder: Encoder, sets: dict, transform):
     """A softmax regression on the frozen encoder's embeddings (computed once); its t-SNE."""
     ctx.seed_torch(f"init/probe-z{z}")
     k = len(sets["train"].classes)
@@ -265,7 +285,9 @@ def _fine_tune_linear(cfg: Config, ctx, z: int, encoder: Encoder, sets: dict, tr
     return history, _scores(z, "fine_tune_linear", "linear", probe.trainable, inputs, None, ctx)
 
 
-def _fine_tune_nn(cfg: Config, ctx, z: int, kind: str, encoder: Encoder, sets: dict, transform):
+def _fine_tune_nn(
+    cfg: Config, ctx: Context, z: int, kind: str, encoder: Encoder, sets: dict, transform
+):
     """A copy of the encoder and a `kind` head trained together."""
     ctx.seed_torch(f"init/head-{kind}-z{z}")
     head = make_head(kind, z, len(sets["train"].classes), cfg.hidden)
@@ -283,25 +305,23 @@ def _fine_tune_nn(cfg: Config, ctx, z: int, kind: str, encoder: Encoder, sets: d
     return history, _scores(z, "fine_tune_nn", kind, model, sets, transform, ctx)
 
 
-def _data(cfg: Config, ctx) -> tuple[ImageSet, ImageSet, ImageSet, transforms.Compose]:
+def _data(cfg: Config, ctx: Context) -> tuple[ImageSet, ImageSet, ImageSet, transforms.Compose]:
     """Train / validation / test at `image_size`, and the normalising batch transform."""
-    whole = ctx.load(cfg.dataset, "train", limit=cfg.train_limit, fallback="digits")
-    test = ctx.load(cfg.dataset, "test", limit=cfg.test_limit, fallback="digits")
+    limits = {"train": cfg.train_limit, "test": cfg.test_limit}
+    loaded = ctx.load_splits(cfg.dataset, limits, fallback="digits")
     whole, test = (
         replace(s, x=transforms.resize(transforms.grey_to_rgb(s.x), cfg.image_size))
-        for s in (whole, test)
+        for s in loaded.values()
     )
     fractions = (1 - cfg.val_fraction, cfg.val_fraction)
     train, val = split(whole, fractions, seed=cfg.seed, names=("train", "val"))
     pixels = transforms.to_float(train.x)  # [N, 3, H, W] in [0, 1]
     mean, std = pixels.mean((0, 2, 3)).tolist(), pixels.std((0, 2, 3)).tolist()
-    for note in dict.fromkeys((*whole.notes, *test.notes)):
-        ctx.note(note)
-    ctx.note(
-        f"Data: {whole.name}, {len(train):,} training, {len(val):,} validation and "
-        f"{len(test):,} test images, {len(train.classes)} classes, at {cfg.image_size}×"
-        f"{cfg.image_size}, normalised per channel with the training images' mean "
-        f"({', '.join(f'{m:.3f}' for m in mean)}) and std ({', '.join(f'{s:.3f}' for s in std)})."
+    ctx.describe_data(
+        {"train": train, "valid": val, "test": test},
+        f"{cfg.val_fraction:.0%} of the training split (stratified) validates; normalised per "
+        f"channel with the training images' mean ({', '.join(f'{m:.3f}' for m in mean)}) and "
+        f"std ({', '.join(f'{s:.3f}' for s in std)})",
     )
     transform = transforms.Compose(
         transforms.to_float, partial(transforms.normalize, mean=mean, std=std)
@@ -323,7 +343,9 @@ def _stage_row(z: int, history) -> dict:
     }
 
 
-def _scores(z: int, mode: str, head: str, model: nn.Module, sets: dict, transform, ctx) -> dict:
+def _scores(
+    z: int, mode: str, head: str, model: nn.Module, sets: dict, transform, ctx: Context
+) -> dict:
     row: dict = {"z_dim": z, "mode": mode, "head": head}
     for name, data in sets.items():
         result = evaluate(model, data, loss=F.cross_entropy, transform=transform, device=ctx.device)
@@ -332,7 +354,7 @@ def _scores(z: int, mode: str, head: str, model: nn.Module, sets: dict, transfor
     return row
 
 
-def _tsne_figure(ctx, z: int, embeddings, cfg: Config) -> None:
+def _tsne_figure(ctx: Context, z: int, embeddings, cfg: Config) -> None:
     order = torch.randperm(len(embeddings), generator=ctx.generator(f"tsne/z{z}"))
     keep = order[: cfg.tsne_points].sort().values
     if len(keep) < MIN_TSNE_POINTS:
@@ -355,7 +377,11 @@ def _tsne_figure(ctx, z: int, embeddings, cfg: Config) -> None:
     )
 
 
-def _verdict(ctx, rows: list[dict], cfg: Config) -> None:
+def _verdict(ctx: Context, rows: list[dict], cfg: Config) -> None:
+    """Per z, whether the probe came within `gap_tolerance` of the best fine-tuned model; the
+    claim holds when it did for every z (it is not tested when no fine-tuned head was trained)."""
+    numbers: dict[str, float | bool] = {}
+    findings = []
     for z in cfg.z_dims:
         mine = [r for r in rows if r["z_dim"] == z]
         probe = next(r for r in mine if r["mode"] == "fine_tune_linear")["test_acc"]
@@ -363,35 +389,20 @@ def _verdict(ctx, rows: list[dict], cfg: Config) -> None:
         if not tuned:
             continue
         gap = max(tuned) - probe
-        held = gap <= cfg.gap_tolerance
-        ctx.metric(f"verdict.z{z}.probe_gap", gap, headline=z == cfg.z_dims[0])
-        ctx.metric(f"verdict.z{z}.claim_held", held, headline=z == cfg.z_dims[0])
-        ctx.note(
-            f"**z = {z}: the claim {'held' if held else 'did not hold'} at this scale:** the "
-            f"softmax regression on the frozen triplet embeddings reached {probe:.1%} test "
-            f"accuracy, the best encoder fine-tuned end to end {max(tuned):.1%} "
-            f"({100 * gap:+.1f} points; the claim allows {100 * cfg.gap_tolerance:.0f})."
+        numbers[f"z{z}_probe_gap"] = gap
+        numbers[f"z{z}_held"] = gap <= cfg.gap_tolerance
+        findings.append(
+            f"z = {z}: probe {probe:.1%}, best fine-tuned {max(tuned):.1%} ({100 * gap:+.1f} "
+            f"points)"
         )
-
-
-register(
-    Experiment(
-        id="contrastive",
-        title="Contrastive learning: triplet-loss embeddings of CIFAR-10",
-        summary="VGG-16-BN encoder trained by the triplet loss; linear probe vs fine-tuning",
-        description=(
-            "A VGG-16-BN encoder (13 convolutions, average pooling to 7×7, Linear to a z = 64 "
-            "or 32 embedding) learns from CIFAR-10 through the triplet margin loss only (L2, "
-            "margin 1.0; anchor, same-class positive and other-class negative drawn inside each "
-            "shuffled batch of 2048; 2000 iterations with early stopping). Then "
-            "`fine_tune_linear` fits a softmax regression on the frozen embeddings and "
-            "`fine_tune_nn` trains encoder and head together (Adam, lr 1e-4; a Linear head or "
-            "Linear(z→512)+ReLU+Linear). **Claim:** the embeddings carry the classes: the "
-            "linear probe comes within a few points of training end to end."
-        ),
-        study="C",
-        config=Config,
-        run=run,
-        scales=SCALES,
+    if not findings:
+        ctx.verdict(None, "No comparison: no fine-tuned head was trained (heads is empty).")
+        return
+    held = all(v for k, v in numbers.items() if k.endswith("_held"))
+    ctx.verdict(
+        held,
+        f"Test accuracy of the softmax regression on the frozen triplet embeddings against the "
+        f"best encoder fine-tuned end to end: {'; '.join(findings)}; the claim allows "
+        f"{100 * cfg.gap_tolerance:.0f} points for every z.",
+        **numbers,
     )
-)

@@ -1,8 +1,9 @@
 """The catalogue page, docs/experiments.md, written from the registry so it cannot drift.
 
-Each experiment's section is its registration (title, what it tests), its module docstring (the
-study, the choices made where the study is silent, measured results) and its settings at every
-scale. `python -m nnlab.experiments.docs` rewrites the page; a test fails when it is stale.
+Each experiment's section is its registration (title, what it tests, its claim), its module
+docstring (the study, the choices made where the study is silent, measured results) and its
+settings at every scale. `python -m nnlab.experiments.docs` rewrites the page; a test fails when
+it is stale.
 """
 
 import inspect
@@ -58,6 +59,7 @@ def _section(experiment: Experiment) -> str:
         [
             f"### `{experiment.id}`: {experiment.title}\n",
             f"**Tests:** {experiment.description}\n",
+            *([f"**Claim:** {experiment.claim}\n"] if experiment.claim else []),
             *([body, ""] if body else []),
             *rows,
             "",

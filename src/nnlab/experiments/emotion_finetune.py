@@ -37,19 +37,12 @@ import torch
 
 from nnlab.analysis.metrics import classification_report, confusion_figure, confusion_matrix
 from nnlab.analysis.plots import learning_curves
-from nnlab.errors import ConfigError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import check_positive
-from nnlab.experiments.transfer import (
-    SMOKE_SCALE,
-    LinearProbe,
-    TransferConfig,
-    image_transform,
-    load_splits,
-    start_model,
-)
+from nnlab.experiments.kit import Context, Momentum, PositiveFloat, experiment
+from nnlab.experiments.kit.transfer import SMOKE_SCALE, TransferConfig, image_transform, load_splits
+from nnlab.models.starting import start_model
 from nnlab.models.weights import IMAGENET_MEAN, IMAGENET_STD
 from nnlab.train import evaluate, make_optimizer, param_groups
+from nnlab.train.probe import LinearProbe
 
 ARCH = "resnet18"
 MODES = {"pretrained": "(a) pre-trained, frozen backbone", "fine_tuned": "(b) fine-tuned"}
@@ -61,23 +54,16 @@ class Config(TransferConfig):
 
     dataset: str = "fer2013"
     test_split: str = "test"
-    momentum: float = 0.9
+    momentum: Momentum = 0.9
     #: (b)'s learning rate per parameter group; (a) trains the head at lr_fc
-    lr_layer1: float = 1e-5
-    lr_layer2: float = 5e-5
-    lr_layer3: float = 1e-4
-    lr_layer4: float = 5e-4
-    lr_fc: float = 1e-3
-    lr_other: float = 1e-5
+    lr_layer1: PositiveFloat = 1e-5
+    lr_layer2: PositiveFloat = 5e-5
+    lr_layer3: PositiveFloat = 1e-4
+    lr_layer4: PositiveFloat = 5e-4
+    lr_fc: PositiveFloat = 1e-3
+    lr_other: PositiveFloat = 1e-5
     #: (a): compute the frozen backbone's features once and train the head on them
     cache_features: bool = True
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_positive(self, "lr_layer1", "lr_layer2", "lr_layer3", "lr_layer4", "lr_fc")
-        check_positive(self, "lr_other")
-        if not 0 <= self.momentum < 1:
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}.")
 
 
 SCALES = {
@@ -102,14 +88,31 @@ def finetune_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.SGD:
     return make_optimizer(torch.optim.SGD, groups, lr=cfg.lr_other, momentum=cfg.momentum)
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "emotion-finetune",
+    title="Emotion recognition: a frozen versus a fine-tuned ImageNet ResNet-18",
+    summary="ResNet-18 (ImageNet) on FER-2013: train only a new head, or fine-tune it all?",
+    study="C",
+    claim="Fine-tuning every layer beats training only a new head on the frozen backbone, in "
+    "both test accuracy and macro F1.",
+    description=(
+        "ResNet-18 with ImageNet weights gets a new 7-class head for FER-2013's facial "
+        "expressions. **(a) pre-trained:** the backbone is frozen and only the head is "
+        "trained. **(b) fine-tuned:** every layer trains, with learning rates layer1 1e-5, "
+        "layer2 5e-5, layer3 1e-4, layer4 5e-4, fc 1e-3 and 1e-5 for the rest. SGD with "
+        "momentum 0.9, cross-entropy, 10 epochs, batch 64; faces resized to 224, grey to "
+        "RGB, ImageNet normalisation; the last epoch's models are tested."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Train (a) and (b) on the training faces; compare them on the test faces."""
     train, test = load_splits(ctx, cfg, test=cfg.test_split)
     classes = train.classes
-    ctx.note(
-        f"Data: {train.name}, {len(train):,} training and {len(test):,} test images "
-        f"({cfg.test_split} split), {len(classes)} classes; inputs {cfg.image_size}×"
-        f"{cfg.image_size}, grey repeated to RGB, ImageNet mean/std."
+    ctx.describe_data(
+        {"train": train, "test": test},
+        f"tested on its {cfg.test_split} split; inputs {cfg.image_size}×{cfg.image_size}, grey "
+        f"repeated to RGB, ImageNet mean/std",
     )
     transform = image_transform(cfg.image_size, IMAGENET_MEAN, IMAGENET_STD)
     fit_settings = {"epochs": cfg.epochs, "batch_size": cfg.batch_size}
@@ -180,7 +183,7 @@ def _summary(result, report: list[dict]) -> dict[str, float]:
     }
 
 
-def _comparison(ctx, results: dict, reports: dict, seconds: dict) -> None:
+def _comparison(ctx: Context, results: dict, reports: dict, seconds: dict) -> None:
     a = _summary(results["pretrained"], reports["pretrained"])
     b = _summary(results["fine_tuned"], reports["fine_tuned"])
     rows = []
@@ -203,7 +206,7 @@ def _comparison(ctx, results: dict, reports: dict, seconds: dict) -> None:
     )
 
 
-def _per_class(ctx, reports: dict, classes: tuple[str, ...]) -> None:
+def _per_class(ctx: Context, reports: dict, classes: tuple[str, ...]) -> None:
     rows = []
     for k, name in enumerate(classes):
         a, b = reports["pretrained"][k], reports["fine_tuned"][k]
@@ -222,18 +225,16 @@ def _per_class(ctx, reports: dict, classes: tuple[str, ...]) -> None:
     ctx.table("per_class", rows, title="Per-class F1 (and precision, recall) with test support")
 
 
-def _verdict(ctx, reports: dict, results: dict, pretrained: bool) -> None:
+def _verdict(ctx: Context, reports: dict, results: dict, pretrained: bool) -> None:
+    """Whether (b) beat (a) in both test accuracy and macro F1."""
     a = _summary(results["pretrained"], reports["pretrained"])
     b = _summary(results["fine_tuned"], reports["fine_tuned"])
     held = b["accuracy"] > a["accuracy"] and b["macro F1"] > a["macro F1"]
     gain = (b["accuracy"] - a["accuracy"]) / a["accuracy"] if a["accuracy"] else float("nan")
-    ctx.metric("verdict.claim_held", held, headline=True)
-    ctx.metric("verdict.relative_accuracy_gain", gain, headline=True)
     text = (
-        f"**The claim {'held' if held else 'did not hold'} at this scale:** fine-tuning reached "
-        f"{b['accuracy']:.1%} test accuracy and macro F1 {b['macro F1']:.3f}, against "
-        f"{a['accuracy']:.1%} and {a['macro F1']:.3f} for the frozen backbone ({gain:+.1%} "
-        f"relative accuracy)."
+        f"Fine-tuning reached {b['accuracy']:.1%} test accuracy and macro F1 "
+        f"{b['macro F1']:.3f}, against {a['accuracy']:.1%} and {a['macro F1']:.3f} for the "
+        f"frozen backbone ({gain:+.1%} relative accuracy)."
     )
     if not pretrained:
         text += (
@@ -241,26 +242,4 @@ def _verdict(ctx, reports: dict, results: dict, pretrained: bool) -> None:
             "feature probe with training from scratch at tiny learning rates, not the study's "
             "transfer."
         )
-    ctx.note(text)
-
-
-register(
-    Experiment(
-        id="emotion-finetune",
-        title="Emotion recognition: a frozen versus a fine-tuned ImageNet ResNet-18",
-        summary="ResNet-18 (ImageNet) on FER-2013: train only a new head, or fine-tune it all?",
-        description=(
-            "ResNet-18 with ImageNet weights gets a new 7-class head for FER-2013's facial "
-            "expressions. **(a) pre-trained:** the backbone is frozen and only the head is "
-            "trained. **(b) fine-tuned:** every layer trains, with learning rates layer1 1e-5, "
-            "layer2 5e-5, layer3 1e-4, layer4 5e-4, fc 1e-3 and 1e-5 for the rest. SGD with "
-            "momentum 0.9, cross-entropy, 10 epochs, batch 64; faces resized to 224, grey to "
-            "RGB, ImageNet normalisation. **Claim:** fine-tuning beats the frozen backbone in "
-            "test accuracy and macro F1."
-        ),
-        study="C",
-        config=Config,
-        run=run,
-        scales=SCALES,
-    )
-)
+    ctx.verdict(held, text, relative_accuracy_gain=gain)

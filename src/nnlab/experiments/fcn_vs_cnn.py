@@ -26,17 +26,25 @@ sigmoid FCN. Quick (hand36 for the missing NIST36, 12 epochs): test accuracy CNN
 """
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
 from nnlab.analysis.plots import learning_curves
 from nnlab.data import ImageSet
-from nnlab.errors import ConfigError, MissingDataError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
-from nnlab.experiments.mlp_architectures import score_row, train_and_score
+from nnlab.errors import MissingDataError
+from nnlab.experiments.kit import (
+    Context,
+    ExperimentConfig,
+    Momentum,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    Widths,
+    experiment,
+)
+from nnlab.experiments.kit.scoring import score_row, train_and_score
 from nnlab.models import CNN, MLP
-from nnlab.models.mlp import ACTIVATIONS, parse_widths
 from nnlab.train import make_optimizer
 
 
@@ -47,31 +55,18 @@ class Config(ExperimentConfig):
     dataset: str = "nist36"
     #: used (with a notice) when `dataset` is not in the data folder; None: fail instead
     substitute: str | None = "hand36"
-    epochs: int = 30
-    batch_size: int = 32
-    lr: float = 0.01
-    momentum: float = 0.9
-    fc_hidden: str = "64"
-    fc_activation: str = "sigmoid"
-    cnn_channels: str = "16-32"
+    epochs: PositiveInt = 30
+    batch_size: PositiveInt = 32
+    lr: PositiveFloat = 0.01
+    momentum: Momentum = 0.9
+    fc_hidden: Widths = (64,)
+    fc_activation: Literal["relu", "sigmoid", "tanh"] = "sigmoid"
+    cnn_channels: Widths = (16, 32)
     #: seeded subsets of each split this large (NIST36's sizes); None = the whole split
-    train_limit: int | None = 10_800
-    valid_limit: int | None = 3_600
-    test_limit: int | None = 1_800
-    margin: float = 0.02
-
-    def __post_init__(self):
-        check_positive(self, "epochs", "batch_size", "lr")
-        check_positive(self, "train_limit", "valid_limit", "test_limit")
-        if not 0 <= self.momentum < 1:
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}.")
-        if self.fc_activation not in ACTIVATIONS:
-            raise ConfigError(
-                f"fc_activation must be one of {', '.join(ACTIVATIONS)}, got "
-                f"{self.fc_activation!r}."
-            )
-        parse_widths(self.fc_hidden, setting="fc_hidden")
-        parse_widths(self.cnn_channels, setting="cnn_channels")
+    train_limit: PositiveInt | None = 10_800
+    valid_limit: PositiveInt | None = 3_600
+    test_limit: PositiveInt | None = 1_800
+    margin: NonNegativeFloat = 0.02
 
 
 SCALES = {
@@ -86,21 +81,33 @@ SCALES = {
 }
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "fcn-vs-cnn",
+    title="Fully connected network vs CNN on handwritten characters",
+    summary="NIST36 (A–Z, 0–9) in PyTorch: an FCN and a small CNN trained alike",
+    study="B",
+    claim="The CNN ends with clearly higher test accuracy than the FCN (by at least `margin`).",
+    description=(
+        "The fully connected network of the from-scratch study (1024 → 64 sigmoid → 36) "
+        "and a small CNN of about the same size (two 3×3 convolutions with 16 and 32 "
+        "channels, each with ReLU and 2×2 max-pooling, then a linear layer) are trained "
+        "alike on NIST36 (32×32 handwritten A–Z and 0–9): SGD with momentum 0.9, lr 0.01, "
+        "batch 32, the same epochs, with the training and validation curves of both."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Train the FCN and the CNN alike; report both sets of curves and the final table."""
-    name = _dataset(cfg, ctx)
-    train, test = (
-        ctx.load(name, split, limit=limit, fallback="glyphs36")
-        for split, limit in (("train", cfg.train_limit), ("test", cfg.test_limit))
+    sets = ctx.load_splits(
+        _dataset(cfg, ctx),
+        {"train": cfg.train_limit, "valid": cfg.valid_limit, "test": cfg.test_limit},
+        fallback="glyphs36",
     )
-    train, valid = ctx.load_validation(name, train, limit=cfg.valid_limit, fallback="glyphs36")
-    for note in {*train.notes, *valid.notes, *test.notes}:
-        ctx.note(note)
-    ctx.note(
-        f"Data: {train.name}, {len(train):,} training, {len(valid):,} validation and "
-        f"{len(test):,} test images of {'×'.join(map(str, train.image_shape))}, "
-        f"{train.num_classes} classes; inputs in [-1, 1]. SGD lr {cfg.lr:g}, momentum "
-        f"{cfg.momentum:g}, batch {cfg.batch_size}, {cfg.epochs} epochs for both."
+    train, valid, test = sets["train"], sets["valid"], sets["test"]
+    ctx.describe_data(
+        sets,
+        f"inputs in [-1, 1]. SGD lr {cfg.lr:g}, momentum {cfg.momentum:g}, batch "
+        f"{cfg.batch_size}, {cfg.epochs} epochs for both",
     )
     rows, histories = [], {}
     for label, model in _models(cfg, ctx, train).items():
@@ -147,7 +154,7 @@ def run(cfg: Config, ctx) -> None:
     _verdict(cfg, ctx, {r["model"]: r for r in rows})
 
 
-def _dataset(cfg: Config, ctx) -> str:
+def _dataset(cfg: Config, ctx: Context) -> str:
     """The dataset to use: `cfg.dataset`, or the stated substitute when it is missing."""
     try:
         ctx.load(cfg.dataset, "train", limit=1)
@@ -163,17 +170,17 @@ def _dataset(cfg: Config, ctx) -> str:
         return cfg.substitute
 
 
-def _models(cfg: Config, ctx, train: ImageSet) -> dict[str, torch.nn.Module]:
+def _models(cfg: Config, ctx: Context, train: ImageSet) -> dict[str, torch.nn.Module]:
     """The FCN and the CNN, each from its own seeded initialisation."""
     channels, *size = train.image_shape
     ctx.seed_torch("init/fcn")
     fcn = MLP(
         train.x[0].numel(),
-        parse_widths(cfg.fc_hidden),
+        cfg.fc_hidden,
         train.num_classes,
         activation=cfg.fc_activation,
     )
-    widths = parse_widths(cfg.cnn_channels)
+    widths = cfg.cnn_channels
     ctx.seed_torch("init/cnn")
     # every convolution is followed by a 2x2 max-pool: 32 -> 16 -> 8
     cnn = CNN(
@@ -187,36 +194,15 @@ def _models(cfg: Config, ctx, train: ImageSet) -> dict[str, torch.nn.Module]:
     return {"FCN": fcn, "CNN": cnn}
 
 
-def _verdict(cfg: Config, ctx, rows: dict[str, dict]) -> None:
+def _verdict(cfg: Config, ctx: Context, rows: dict[str, dict]) -> None:
+    """Whether the CNN's test accuracy beat the FCN's by the margin."""
     gap = rows["CNN"]["test_acc"] - rows["FCN"]["test_acc"]
-    held = gap >= cfg.margin
-    ctx.metric("verdict.gap", gap, headline=True)
-    ctx.metric("verdict.claim_held", held, headline=True)
-    ctx.note(
-        f"**The claim {'held' if held else 'did not hold'} at this scale:** after "
-        f"{cfg.epochs} epochs the CNN scored {rows['CNN']['test_acc']:.2%} on the test split "
-        f"and the FCN {rows['FCN']['test_acc']:.2%} ({100 * gap:+.1f} points; the claim needs "
-        f"{100 * cfg.margin:+.1f}); validation {rows['CNN']['valid_acc']:.2%} against "
+    ctx.verdict(
+        gap >= cfg.margin,
+        f"After {cfg.epochs} epochs the CNN scored {rows['CNN']['test_acc']:.2%} on the test "
+        f"split and the FCN {rows['FCN']['test_acc']:.2%} ({100 * gap:+.1f} points; the claim "
+        f"needs {100 * cfg.margin:+.1f}); validation {rows['CNN']['valid_acc']:.2%} against "
         f"{rows['FCN']['valid_acc']:.2%}, with {rows['CNN']['parameters']:,} and "
-        f"{rows['FCN']['parameters']:,} parameters."
+        f"{rows['FCN']['parameters']:,} parameters.",
+        gap=gap,
     )
-
-
-register(
-    Experiment(
-        id="fcn-vs-cnn",
-        title="Fully connected network vs CNN on handwritten characters",
-        summary="NIST36 (A–Z, 0–9) in PyTorch: an FCN and a small CNN trained alike",
-        description=(
-            "The fully connected network of the from-scratch study (1024 → 64 sigmoid → 36) "
-            "and a small CNN of about the same size (two 3×3 convolutions with 16 and 32 "
-            "channels, each with ReLU and 2×2 max-pooling, then a linear layer) are trained "
-            "alike on NIST36 (32×32 handwritten A–Z and 0–9): SGD with momentum 0.9, lr 0.01, "
-            "batch 32, the same epochs. **Claim:** the CNN ends with clearly higher accuracy."
-        ),
-        study="B",
-        config=Config,
-        run=run,
-        scales=SCALES,
-    )
-)

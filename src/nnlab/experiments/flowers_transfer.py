@@ -26,23 +26,17 @@ the transfer it is about. Full scale (224 px, 30 epochs) needs the weights.
 
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Annotated
 
 import torch
 from torch import nn
 
 from nnlab.analysis.plots import learning_curves
 from nnlab.data import ImageSet, transforms
-from nnlab.errors import ConfigError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import check_positive
-from nnlab.experiments.transfer import (
-    SMOKE_SCALE,
-    TransferConfig,
-    image_transform,
-    load_splits,
-    start_model,
-)
+from nnlab.experiments.kit import Context, PositiveFloat, PositiveInt, Range, experiment
+from nnlab.experiments.kit.transfer import SMOKE_SCALE, TransferConfig, image_transform, load_splits
 from nnlab.models import count_parameters
+from nnlab.models.starting import start_model
 from nnlab.models.weights import IMAGENET_MEAN, IMAGENET_STD
 from nnlab.train import evaluate, make_optimizer
 
@@ -55,21 +49,15 @@ class Config(TransferConfig):
     """Settings of `flowers-transfer`; the defaults are the full scale."""
 
     dataset: str = "flowers17"
-    epochs: int = 30
-    batch_size: int = 32
-    lr_pretrained: float = 1e-4
-    lr_scratch: float = 1e-3
+    epochs: PositiveInt = 30
+    batch_size: PositiveInt = 32
+    lr_pretrained: PositiveFloat = 1e-4
+    lr_scratch: PositiveFloat = 1e-3
     augment: bool = True
     #: channels of the custom CNN's first block (doubling in each of the four)
-    width: int = 32
+    width: PositiveInt = 32
     #: share of the training split held out for validation when the set has no `valid` split
-    val_fraction: float = 0.2
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_positive(self, "lr_pretrained", "lr_scratch", "width")
-        if not 0 < self.val_fraction < 1:
-            raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}.")
+    val_fraction: Annotated[float, Range(0, 1, closed="neither")] = 0.2
 
 
 SCALES = {
@@ -115,30 +103,41 @@ class ScratchCNN(nn.Module):
         return self.classifier(x)  # -> [B, C] -> [B, K]
 
 
-def _load_splits(cfg: Config, ctx) -> tuple[ImageSet, ImageSet, ImageSet]:
-    """train, validation and test: the set's own, or validation carved out of train."""
+def _load_splits(cfg: Config, ctx: Context) -> tuple[ImageSet, ImageSet, ImageSet]:
+    """train, validation and test: the set's own, or `val_fraction` of train held out."""
     train, test = load_splits(ctx, cfg)
     train, val = ctx.load_validation(
         cfg.dataset, train, limit=cfg.test_limit, fallback="digits", fraction=cfg.val_fraction
     )
-    for note in dict.fromkeys(val.notes):
-        if note not in (*train.notes, *test.notes):
-            ctx.note(note)
     return train, val, test
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "flowers-transfer",
+    title="Flowers-17: a fine-tuned ImageNet SqueezeNet against a CNN from scratch",
+    summary="SqueezeNet 1.1 (ImageNet) fine-tuned vs a custom CNN from scratch on Flowers-17",
+    study="C",
+    claim="With so little data (40 training photos per class) the pretrained SqueezeNet reaches "
+    "a higher test accuracy than the custom CNN trained from scratch.",
+    description=(
+        "Oxford Flowers-17 has 80 photos per class, 40 of them for training. SqueezeNet 1.1 "
+        "with ImageNet weights is fine-tuned on them (Adam, lr 1e-4), and a four-block CNN "
+        "is trained from scratch on the same photos (Adam, lr 1e-3), both for 30 epochs "
+        "with random crops and flips at 224 px; the last epoch's models are tested."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Fine-tune SqueezeNet and train the custom CNN on the same photos; test both."""
     stored = round(cfg.image_size * 8 / 7)
-    sets = [
+    train, val, test = (
         replace(s, x=transforms.resize(s.x, stored)) for s in _load_splits(cfg, ctx)
-    ]  # resized once: [N, C, stored, stored]
-    train, val, test = sets
-    ctx.note(
-        f"Data: {train.name}, {len(train):,} training, {len(val):,} validation and "
-        f"{len(test):,} test images, {len(train.classes)} classes; resized to {stored}×{stored}"
-        f", then {'randomly cropped and flipped' if cfg.augment else 'centre-cropped'} to "
-        f"{cfg.image_size}×{cfg.image_size} for training and centre-cropped for evaluation."
+    )  # resized once: [N, C, stored, stored]
+    ctx.describe_data(
+        {"train": train, "valid": val, "test": test},
+        f"resized to {stored}×{stored}, then "
+        f"{'randomly cropped and flipped' if cfg.augment else 'centre-cropped'} to "
+        f"{cfg.image_size}×{cfg.image_size} for training and centre-cropped for evaluation",
     )
     generator = ctx.generator("augment")
     crop = (
@@ -194,34 +193,11 @@ def run(cfg: Config, ctx) -> None:
         caption="Training loss (augmented batches), validation loss and accuracy per epoch.",
     )
     acc = {r["model"]: r["test_acc"] for r in rows}
-    held = acc[ARCH] > acc[SCRATCH]
-    ctx.metric("verdict.claim_held", held, headline=True)
-    ctx.metric("verdict.test_acc_gap", acc[ARCH] - acc[SCRATCH], headline=True)
+    gap = acc[ARCH] - acc[SCRATCH]
     text = (
-        f"**The claim {'held' if held else 'did not hold'} at this scale:** fine-tuned "
-        f"SqueezeNet reached {acc[ARCH]:.1%} test accuracy, the custom CNN from scratch "
-        f"{acc[SCRATCH]:.1%} ({100 * (acc[ARCH] - acc[SCRATCH]):+.1f} points)."
+        f"Fine-tuned SqueezeNet reached {acc[ARCH]:.1%} test accuracy, the custom CNN from "
+        f"scratch {acc[SCRATCH]:.1%} ({100 * gap:+.1f} points)."
     )
     if not start.pretrained:
         text += " SqueezeNet started from random weights, not ImageNet's: no transfer happened."
-    ctx.note(text)
-
-
-register(
-    Experiment(
-        id="flowers-transfer",
-        title="Flowers-17: a fine-tuned ImageNet SqueezeNet against a CNN from scratch",
-        summary="SqueezeNet 1.1 (ImageNet) fine-tuned vs a custom CNN from scratch on Flowers-17",
-        description=(
-            "Oxford Flowers-17 has 80 photos per class, 40 of them for training. SqueezeNet 1.1 "
-            "with ImageNet weights is fine-tuned on them (Adam, lr 1e-4), and a four-block CNN "
-            "is trained from scratch on the same photos (Adam, lr 1e-3), both for 30 epochs "
-            "with random crops and flips at 224 px. **Claim:** with so little data the "
-            "pretrained network reaches a clearly higher test accuracy."
-        ),
-        study="C",
-        config=Config,
-        run=run,
-        scales=SCALES,
-    )
-)
+    ctx.verdict(acc[ARCH] > acc[SCRATCH], text, test_acc_gap=gap)

@@ -41,8 +41,7 @@ from matplotlib.figure import Figure
 from scipy.special import expit
 
 from nnlab.errors import ConfigError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
+from nnlab.experiments.kit import Context, ExperimentConfig, PositiveFloat, PositiveInt, experiment
 
 #: (model, loss) pairs, in the report's order
 CASES = (
@@ -60,27 +59,23 @@ class Config(ExperimentConfig):
     """Settings of `loss-convexity` (full scale; it takes seconds)."""
 
     centres: tuple[float, ...] = (-2.0, 0.0, 2.0)
-    block_sizes: tuple[int, ...] = (15, 20, 10)
+    block_sizes: tuple[PositiveInt, ...] = (15, 20, 10)
     block_labels: tuple[int, ...] = (1, 0, 1)
-    spread: float = 1.0
-    limit: float = 10.0
-    grid_points: int = 201
-    lines: int = 200
-    line_points: int = 101
-    starts_per_axis: int = 9
-    gd_steps: int = 20_000
-    lr: float = 2.0
-    linear_lr: float = 0.1
-    gtol: float = 1e-5
-    cluster_tol: float = 0.1
-    level_tol: float = 0.01
+    spread: PositiveFloat = 1.0
+    limit: PositiveFloat = 10.0
+    grid_points: PositiveInt = 201
+    lines: PositiveInt = 200
+    line_points: PositiveInt = 101
+    starts_per_axis: PositiveInt = 9
+    gd_steps: PositiveInt = 20_000
+    lr: PositiveFloat = 2.0
+    linear_lr: PositiveFloat = 0.1
+    gtol: PositiveFloat = 1e-5
+    cluster_tol: PositiveFloat = 0.1
+    level_tol: PositiveFloat = 0.01
 
     def __post_init__(self):
-        check_positive(self, "spread", "limit", "grid_points", "lines", "line_points")
-        check_positive(
-            self, "starts_per_axis", "gd_steps", "lr", "linear_lr", "gtol", "cluster_tol"
-        )
-        check_positive(self, "level_tol")
+        super().__post_init__()
         if not len(self.centres) == len(self.block_sizes) == len(self.block_labels):
             raise ConfigError("centres, block_sizes and block_labels must have the same length.")
         if set(self.block_labels) != {0, 1}:
@@ -147,7 +142,24 @@ def loss_and_grad(
 # ---- the experiment
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "loss-convexity",
+    title="Convexity of cross-entropy and squared error",
+    summary="Logistic regression: cross-entropy convex, squared error not; linear: both",
+    study="A",
+    claim="For logistic regression the cross-entropy is convex in the weights (β0, β1) and the "
+    "squared error is not; for a linear network both are: no negative curvature and a single "
+    "place where gradient descent ends, except for logistic regression with squared error.",
+    description=(
+        "A numerical demonstration on a small 1-D problem (45 points in three blocks labelled "
+        "1, 0, 1): the loss surfaces of logistic regression and of a linear network, each with "
+        "cross-entropy and with squared error, over (β0, β1) ∈ [−10, 10]²; the sign of the "
+        "second derivative along random lines; and full-batch gradient descent from a 9 × 9 "
+        "grid of starts, counting the distinct loss levels where it ends."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Surfaces, curvature along lines, and gradient descent from many starts, per case."""
     x, y = make_problem(cfg, ctx.derived_seed("problem") % 2**32)
     ctx.note(
@@ -260,44 +272,21 @@ def _surfaces(grid, surfaces: dict[str, np.ndarray], ends: dict[str, np.ndarray]
     return fig
 
 
-def _verdict(ctx, curvature_rows: list[dict], descent_rows: list[dict]) -> None:
+def _verdict(ctx: Context, curvature_rows: list[dict], descent_rows: list[dict]) -> None:
+    """Whether only logistic regression's squared error showed negative curvature."""
     negative = {r["case"]: r["lines_with_negative"] for r in curvature_rows}
     levels = {r["case"]: r["end_levels"] for r in descent_rows}
     nonconvex = "logistic · squared error"
     convex_cases = [c for c in negative if c != nonconvex]
     convex_ok = all(negative[c] == 0 and levels[c] == 1 for c in convex_cases)
-    held = convex_ok and negative[nonconvex] > 0
-    ctx.metric("verdict.claim_held", held, headline=True)
-    ctx.metric("verdict.logistic_mse_end_levels", levels[nonconvex], headline=True)
     points = curvature_rows[0]["points"]
-    ctx.note(
-        f"**The claim {'held' if held else 'did not hold'}:** along {points:,} points of random "
-        f"lines the second derivative was never negative for "
+    ctx.verdict(
+        convex_ok and negative[nonconvex] > 0,
+        f"Along {points:,} points of random lines the second derivative was never negative for "
         f"{', '.join(c for c in convex_cases if negative[c] == 0) or 'no case'}, and was negative "
         f"on {negative[nonconvex]} of {curvature_rows[0]['lines']} lines for {nonconvex}. "
         f"Gradient descent ended at "
         + ", ".join(f"{levels[c]} distinct loss level(s) for {c}" for c in levels)
-        + "."
+        + ".",
+        logistic_mse_end_levels=levels[nonconvex],
     )
-
-
-register(
-    Experiment(
-        id="loss-convexity",
-        title="Convexity of cross-entropy and squared error",
-        summary="Logistic regression: cross-entropy convex, squared error not; linear: both",
-        description=(
-            "A numerical demonstration on a small 1-D problem: for logistic regression the "
-            "cross-entropy is convex in the weights (β0, β1) and the squared error is not; for "
-            "a linear network both are. Shown by the loss surfaces, the sign of the second "
-            "derivative along random lines, and gradient descent from a grid of starts. "
-            "**Expected:** no negative curvature and a single minimum everywhere except "
-            "logistic regression with squared error, which has negative curvature and more "
-            "than one place where gradient descent ends."
-        ),
-        study="A",
-        config=Config,
-        run=run,
-        scales=SCALES,
-    )
-)

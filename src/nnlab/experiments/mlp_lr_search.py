@@ -21,18 +21,26 @@ whole of MNIST; 70 s on a busy 2-core CPU): validation accuracy 96.4% at 0.001, 
 """
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
 
 from nnlab.analysis.plots import learning_curves
-from nnlab.data import split, transforms
+from nnlab.data import ImageSet, split, transforms
 from nnlab.errors import ConfigError, DivergedError, NnlabError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
+from nnlab.experiments.kit import (
+    Context,
+    ExperimentConfig,
+    PositiveFloat,
+    PositiveInt,
+    Range,
+    Widths,
+    experiment,
+    format_widths,
+)
 from nnlab.models import MLP, count_parameters
-from nnlab.models.mlp import format_widths, parse_widths
-from nnlab.train import evaluate, make_optimizer
+from nnlab.train import History, evaluate, make_optimizer
 
 
 @dataclass
@@ -40,46 +48,57 @@ class Config(ExperimentConfig):
     """Settings of `mlp-lr-search`; the defaults are the study's (full scale)."""
 
     dataset: str = "mnist"
-    hidden: str = "256-256-128-128"
-    lrs: tuple[float, ...] = (0.001, 0.01, 0.1)
-    epochs: int = 5
-    batch_size: int = 100
-    val_fraction: float = 0.2
+    hidden: Widths = (256, 256, 128, 128)
+    lrs: tuple[PositiveFloat, ...] = (0.001, 0.01, 0.1)
+    epochs: PositiveInt = 5
+    batch_size: PositiveInt = 100
+    val_fraction: Annotated[float, Range(0, 1, closed="neither")] = 0.2
     #: retrain the chosen rate on train + validation (True) or on the training part only
     retrain_all: bool = True
-    train_limit: int | None = None
-    test_limit: int | None = None
+    train_limit: PositiveInt | None = None
+    test_limit: PositiveInt | None = None
 
     def __post_init__(self):
-        check_positive(self, "epochs", "batch_size", "train_limit", "test_limit")
-        if not self.lrs or min(self.lrs) <= 0:
-            raise ConfigError(f"lrs must be positive learning rates, got {self.lrs}.")
-        if not 0 < self.val_fraction < 1:
-            raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}.")
-        parse_widths(self.hidden, setting="hidden")
+        super().__post_init__()
+        if not self.lrs:
+            raise ConfigError("lrs must name at least one learning rate, e.g. --set lrs=0.001.")
 
 
 SCALES = {
-    "smoke": {"dataset": "digits", "hidden": "64-32", "epochs": 3, "batch_size": 32},
+    "smoke": {"dataset": "digits", "hidden": (64, 32), "epochs": 3, "batch_size": 32},
     "quick": {},
 }
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "mlp-lr-search",
+    title="Learning-rate search for an MNIST MLP",
+    summary="Adam's learning rate for a 4-hidden-layer MLP chosen on an 80/20 split",
+    study="B",
+    claim="The best learning rate on the validation split is not the largest of the grid: too "
+    "large a step makes Adam overshoot.",
+    description=(
+        "The MLP 784 → 256 → 256 → 128 → 128 → 10 (ReLU, inputs in [-1, 1]) is trained "
+        "with Adam for 5 epochs (batch 100) at learning rates 0.001, 0.01 and 0.1 on 80% of "
+        "the MNIST training split and scored on the other 20%; the best rate is retrained "
+        "and scored on the test split."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Grid-search the learning rate on a validation split, then retrain and test the best."""
-    whole = ctx.load(cfg.dataset, "train", limit=cfg.train_limit, fallback="digits")
-    test = ctx.load(cfg.dataset, "test", limit=cfg.test_limit, fallback="digits")
-    for note in {*whole.notes, *test.notes}:
-        ctx.note(note)
+    sets = ctx.load_splits(
+        cfg.dataset, {"train": cfg.train_limit, "test": cfg.test_limit}, fallback="digits"
+    )
+    whole, test = sets["train"], sets["test"]
     train, val = split(
         whole, (1 - cfg.val_fraction, cfg.val_fraction), seed=cfg.seed, names=("train", "val")
     )
-    hidden = parse_widths(cfg.hidden, setting="hidden")
-    ctx.note(
-        f"Data: {whole.name}, {len(train):,} training, {len(val):,} validation and "
-        f"{len(test):,} test images; inputs scaled to [-1, 1]. MLP "
-        f"{whole.x[0].numel()} → {' → '.join(map(str, hidden))} → {whole.num_classes} (ReLU), "
-        f"Adam, batch {cfg.batch_size}, {cfg.epochs} epochs."
+    hidden = cfg.hidden
+    ctx.describe_data(
+        {"train": train, "valid": val, "test": test},
+        f"inputs scaled to [-1, 1]. MLP {whole.x[0].numel()} → {' → '.join(map(str, hidden))} "
+        f"→ {whole.num_classes} (ReLU), Adam, batch {cfg.batch_size}, {cfg.epochs} epochs",
     )
 
     rows, histories = [], {}
@@ -146,13 +165,21 @@ def run(cfg: Config, ctx) -> None:
     _verdict(cfg, ctx, best_lr, scores.accuracy, format_widths(hidden))
 
 
-def _model(ctx, data, hidden) -> MLP:
+def _model(ctx: Context, data: ImageSet, hidden: Widths) -> MLP:
     """A fresh MLP, the same initial weights every time (the learning rate is the variable)."""
     ctx.seed_torch("init/mlp")
     return MLP(data.x[0].numel(), hidden, data.num_classes)
 
 
-def _fit(ctx, name, model, train, val, lr, cfg):
+def _fit(
+    ctx: Context,
+    name: str,
+    model: MLP,
+    train: ImageSet,
+    val: ImageSet | None,
+    lr: float,
+    cfg: Config,
+) -> History:
     return ctx.fit(
         name,
         model,
@@ -167,34 +194,14 @@ def _fit(ctx, name, model, train, val, lr, cfg):
     )
 
 
-def _verdict(cfg: Config, ctx, best_lr: float, test_acc: float, hidden: str) -> None:
+def _verdict(cfg: Config, ctx: Context, best_lr: float, test_acc: float, hidden: str) -> None:
+    """Whether the best rate was smaller than the largest of the grid."""
     largest = max(cfg.lrs)
     held = best_lr < largest
     ctx.metric("test_acc", test_acc, headline=True)
-    ctx.metric("verdict.claim_held", held)
-    ctx.note(
-        f"**The claim {'held' if held else 'did not hold'} at this scale:** the best learning "
-        f"rate on the validation split was {best_lr:g}"
+    ctx.verdict(
+        held,
+        f"The best learning rate on the validation split was {best_lr:g}"
         + (f", not the largest ({largest:g})" if held else ", the largest of the grid")
-        + f". Retrained with it, the MLP {hidden} scored {test_acc:.2%} on the test split."
+        + f". Retrained with it, the MLP {hidden} scored {test_acc:.2%} on the test split.",
     )
-
-
-register(
-    Experiment(
-        id="mlp-lr-search",
-        title="Learning-rate search for an MNIST MLP",
-        summary="Adam's learning rate for a 4-hidden-layer MLP chosen on an 80/20 split",
-        description=(
-            "The MLP 784 → 256 → 256 → 128 → 128 → 10 (ReLU, inputs in [-1, 1]) is trained "
-            "with Adam for 5 epochs (batch 100) at learning rates 0.001, 0.01 and 0.1 on 80% of "
-            "the MNIST training split and scored on the other 20%; the best rate is retrained "
-            "and scored on the test split. **Claim:** the best rate is not the largest: too "
-            "large a step makes Adam overshoot."
-        ),
-        study="B",
-        config=Config,
-        run=run,
-        scales=SCALES,
-    )
-)

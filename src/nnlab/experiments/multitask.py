@@ -24,18 +24,30 @@ Fashion-MNIST, 5 epochs): single-task nets 86.6% (items) and 91.7% (groups); MTL
 against 469,389 for the two single-task nets. Full: not run here.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
+from torch import nn
 
 from nnlab.analysis.plots import learning_curves
 from nnlab.data import ImageSet, split, transforms
 from nnlab.errors import ConfigError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
+from nnlab.experiments.kit import (
+    Context,
+    ExperimentConfig,
+    Fraction,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    Range,
+    Widths,
+    experiment,
+    format_widths,
+)
 from nnlab.models import MultiTaskNet, count_parameters
-from nnlab.models.mlp import parse_widths
-from nnlab.train import evaluate, head_loss, make_optimizer
+from nnlab.train import History, evaluate, head_loss, make_optimizer
 
 TASKS = ("item", "group")
 
@@ -51,23 +63,21 @@ class Config(ExperimentConfig):
         "gendered=Dress|Shirt|Bag",
         "uniform=T-shirt/top|Trouser|Pullover|Coat",
     )
-    lambdas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
-    trunk: str = "256-128"
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 1e-3
-    val_fraction: float = 0.1
-    train_limit: int | None = None
-    test_limit: int | None = None
-    tolerance: float = 0.01
+    lambdas: tuple[Fraction, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    trunk: Widths = (256, 128)
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 128
+    lr: PositiveFloat = 1e-3
+    val_fraction: Annotated[float, Range(0, 1, closed="neither")] = 0.1
+    train_limit: PositiveInt | None = None
+    test_limit: PositiveInt | None = None
+    tolerance: NonNegativeFloat = 0.01
 
     def __post_init__(self):
-        check_positive(self, "epochs", "batch_size", "lr", "train_limit", "test_limit")
-        if not self.lambdas or not all(0 <= lam <= 1 for lam in self.lambdas):
-            raise ConfigError(f"lambdas must lie in [0, 1], got {self.lambdas}.")
-        if not 0 < self.val_fraction < 1:
-            raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}.")
-        if not parse_widths(self.trunk, setting="trunk"):
+        super().__post_init__()
+        if not self.lambdas:
+            raise ConfigError("lambdas must name at least one λ in [0, 1], e.g. 0,0.5,1.")
+        if not self.trunk:
             raise ConfigError("trunk needs at least one layer, e.g. --set trunk=256-128.")
 
 
@@ -75,7 +85,7 @@ SCALES = {
     "smoke": {
         "dataset": "glyphs",
         "groups": ("vowels=A|E|I", "early=B|C|D", "late=F|G|H|J"),
-        "trunk": "64",
+        "trunk": (64,),
         "epochs": 3,
         "lr": 0.003,
         "train_limit": 3_000,
@@ -85,7 +95,7 @@ SCALES = {
 }
 
 
-def group_map(specs, classes) -> tuple[list[str], list[int]]:
+def group_map(specs: Sequence[str], classes: Sequence[str]) -> tuple[list[str], list[int]]:
     """Group names and the group of each class from "name=class|class|..." specs.
 
     Parameters
@@ -132,18 +142,34 @@ def group_map(specs, classes) -> tuple[list[str], list[int]]:
     return names, [names.index(owner[c]) for c in classes]
 
 
-def _example_groups(classes) -> str:
+def _example_groups(classes: Sequence[str]) -> str:
     """A `--set groups=...` for `classes` (first half, second half), for error messages."""
     half = (len(classes) + 1) // 2
     return f"groups=first={'|'.join(classes[:half])},second={'|'.join(classes[half:])}"
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "multitask",
+    title="Multi-task learning: items and their groups from one network",
+    summary="Fashion-MNIST items + 3 groups: one shared trunk with two heads vs two nets",
+    study="B",
+    claim="With 0 < λ < 1 the multi-task net is about as accurate as the single-task nets on "
+    "both tasks (within `tolerance`), with fewer parameters than the two together.",
+    description=(
+        "Fashion-MNIST: task 1 is the 10 item classes, task 2 three groups derived from "
+        "them (shoes, gendered, uniform). One MLP trunk (784 → 256 → 128, ReLU) with two "
+        "heads is trained on λ·L1 + (1−λ)·L2 for λ in {0, 0.25, 0.5, 0.75, 1}, and two "
+        "single-task nets on each task alone: Adam lr 1e-3, batch 128, 10 epochs, 10% of the "
+        "training split held out to validate."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Train the MTL nets over λ and the two single-task nets; compare accuracy and size."""
-    whole = ctx.load(cfg.dataset, "train", limit=cfg.train_limit, fallback="glyphs")
-    test = ctx.load(cfg.dataset, "test", limit=cfg.test_limit, fallback="glyphs")
-    for note in {*whole.notes, *test.notes}:
-        ctx.note(note)
+    sets = ctx.load_splits(
+        cfg.dataset, {"train": cfg.train_limit, "test": cfg.test_limit}, fallback="glyphs"
+    )
+    whole, test = sets["train"], sets["test"]
     group_names, groups = group_map(cfg.groups, whole.classes)
     train, val = split(
         whole, (1 - cfg.val_fraction, cfg.val_fraction), seed=cfg.seed, names=("train", "val")
@@ -152,11 +178,12 @@ def run(cfg: Config, ctx) -> None:
         g: ", ".join(c for c, k in zip(whole.classes, groups, strict=True) if k == i)
         for i, g in enumerate(group_names)
     }
-    ctx.note(
-        f"Data: {whole.name}, {len(train):,} training, {len(val):,} validation and "
-        f"{len(test):,} test images; task 1: {whole.num_classes} classes, task 2: groups "
+    ctx.describe_data(
+        {"train": train, "valid": val, "test": test},
+        "task 1: the classes, task 2: their groups "
         + "; ".join(f"{g} = {{{m}}}" for g, m in members.items())
-        + f". Trunk {cfg.trunk}, Adam lr {cfg.lr:g}, batch {cfg.batch_size}, {cfg.epochs} epochs."
+        + f". Trunk {format_widths(cfg.trunk)}, Adam lr {cfg.lr:g}, batch {cfg.batch_size}, "
+        f"{cfg.epochs} epochs",
     )
     label_maps = {"item": None, "group": groups}
     sizes = {"item": whole.num_classes, "group": len(group_names)}
@@ -173,7 +200,7 @@ def run(cfg: Config, ctx) -> None:
         model = MultiTaskNet(
             {task: sizes[task] for task in weights},
             in_features=whole.x[0].numel(),
-            trunk=parse_widths(cfg.trunk),
+            trunk=cfg.trunk,
         )
         loss = head_loss(weights)
         history = ctx.fit(
@@ -219,7 +246,13 @@ def run(cfg: Config, ctx) -> None:
     _report_savings_and_verdict(cfg, ctx, rows, histories, whole)
 
 
-def _row(label, weights, model, history, accuracy: dict[str, float]) -> dict:
+def _row(
+    label: str,
+    weights: dict[str, float],
+    model: nn.Module,
+    history: History,
+    accuracy: dict[str, float],
+) -> dict:
     task1, task2 = accuracy.get("item"), accuracy.get("group")
     return {
         "model": label,
@@ -232,7 +265,13 @@ def _row(label, weights, model, history, accuracy: dict[str, float]) -> dict:
     }
 
 
-def _report_savings_and_verdict(cfg: Config, ctx, rows, histories, data: ImageSet) -> None:
+def _report_savings_and_verdict(
+    cfg: Config,
+    ctx: Context,
+    rows: list[dict],
+    histories: dict[str, History],
+    data: ImageSet,
+) -> None:
     """Parameter savings table, best λ on validation, and the plain verdict."""
     by_label = {r["model"]: r for r in rows}
     single = {task: by_label[f"single: {task}"] for task in TASKS}
@@ -261,7 +300,11 @@ def _report_savings_and_verdict(cfg: Config, ctx, rows, histories, data: ImageSe
     ctx.metric("best_lambda", best["lambda"], headline=True)
     inner = [r for r in mtl if 0 < r["lambda"] < 1]
     if not inner:
-        ctx.note("No λ strictly between 0 and 1 was trained, so the claim was not checked.")
+        ctx.verdict(
+            None,
+            f"No λ strictly between 0 and 1 was trained, so the claim was not checked; the best "
+            f"λ by mean validation accuracy was {best['lambda']:g}.",
+        )
         return
     chosen = max(inner, key=val_mean)
     gaps = {
@@ -269,39 +312,18 @@ def _report_savings_and_verdict(cfg: Config, ctx, rows, histories, data: ImageSe
         for i, t in ((1, "item"), (2, "group"))
     }
     held = all(g >= -cfg.tolerance for g in gaps.values()) and one < two
-    ctx.metric("verdict.item_gap", gaps["item"])
-    ctx.metric("verdict.group_gap", gaps["group"])
-    ctx.metric("verdict.claim_held", held, headline=True)
     ctx.note(
         f"Best λ by mean validation accuracy: {best['lambda']:g} (test: task 1 "
         f"{best['task1_acc']:.2%}, task 2 {best['task2_acc']:.2%})."
     )
-    ctx.note(
-        f"**The claim {'held' if held else 'did not hold'} at this scale:** the best MTL net "
-        f"with 0 < λ < 1 (λ = {chosen['lambda']:g}) scored {chosen['task1_acc']:.2%} on task 1 "
-        f"and {chosen['task2_acc']:.2%} on task 2, against {single['item']['task1_acc']:.2%} "
-        f"and {single['group']['task2_acc']:.2%} for the single-task nets "
-        f"({100 * gaps['item']:+.2f} and {100 * gaps['group']:+.2f} points; the claim allows "
-        f"{-100 * cfg.tolerance:.2f}), with {one:,} parameters against {two:,} for the two "
-        f"({(two - one) / two:.0%} fewer)."
+    ctx.verdict(
+        held,
+        f"The best MTL net with 0 < λ < 1 (λ = {chosen['lambda']:g}) scored "
+        f"{chosen['task1_acc']:.2%} on task 1 and {chosen['task2_acc']:.2%} on task 2, against "
+        f"{single['item']['task1_acc']:.2%} and {single['group']['task2_acc']:.2%} for the "
+        f"single-task nets ({100 * gaps['item']:+.2f} and {100 * gaps['group']:+.2f} points; "
+        f"the claim allows {-100 * cfg.tolerance:.2f}), with {one:,} parameters against "
+        f"{two:,} for the two ({(two - one) / two:.0%} fewer).",
+        item_gap=gaps["item"],
+        group_gap=gaps["group"],
     )
-
-
-register(
-    Experiment(
-        id="multitask",
-        title="Multi-task learning: items and their groups from one network",
-        summary="Fashion-MNIST items + 3 groups: one shared trunk with two heads vs two nets",
-        description=(
-            "Fashion-MNIST: task 1 is the 10 item classes, task 2 three groups derived from "
-            "them (shoes, gendered, uniform). One MLP trunk with two heads is trained on "
-            "λ·L1 + (1−λ)·L2 for λ in {0, 0.25, 0.5, 0.75, 1}, and two single-task nets on each "
-            "task alone. **Claim:** with 0 < λ < 1 the multi-task net is about as accurate as "
-            "the single-task nets on both tasks, with fewer parameters than the two together."
-        ),
-        study="B",
-        config=Config,
-        run=run,
-        scales=SCALES,
-    )
-)

@@ -29,6 +29,7 @@ import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Annotated
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -43,10 +44,16 @@ from nnlab.data.loaders.nist import NIST36_CLASSES
 from nnlab.data.loaders.ocr_photos import load_ocr_photos
 from nnlab.data.pages import SAMPLE_TEXT, render_page
 from nnlab.errors import ConfigError, MissingDataError, UnknownNameError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
-from nnlab.experiments.transfer import checkpoint_model
-from nnlab.models.weights import load_into
+from nnlab.experiments.kit import (
+    Context,
+    ExperimentConfig,
+    PositiveFloat,
+    PositiveInt,
+    Range,
+    Widths,
+    experiment,
+)
+from nnlab.models.weights import checkpoint_model, load_into
 from nnlab.ocr.classifier import Augment, character_cnn
 from nnlab.ocr.read import read_page, standardise
 from nnlab.ocr.score import character_accuracy
@@ -60,20 +67,21 @@ class Config(ExperimentConfig):
     dataset: str = "nist36"
     #: used (with a notice) when `dataset` is not in the data folder
     fallback: str = "hand36"
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 2e-3
-    channels: tuple[int, ...] = (32, 64, 128)
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 128
+    lr: PositiveFloat = 2e-3
+    #: channels of the CNN's convolutions, e.g. 32-64-128
+    channels: Widths = (32, 64, 128)
     #: stride of each convolution (None: 1, then 2 for the others)
-    strides: tuple[int, ...] | None = None
+    strides: tuple[PositiveInt, ...] | None = None
     #: at most this many training / test images (a seeded subset); None = the whole split
-    train_limit: int | None = None
-    test_limit: int | None = 5000
+    train_limit: PositiveInt | None = None
+    test_limit: PositiveInt | None = 5000
     augment: bool = True
     #: read the photos of `ocr-photos/` (with their ground truth)
     photos: bool = True
     #: rendered pages with known text to read as well (0 = none)
-    pages: int = 0
+    pages: Annotated[int, Range(0)] = 0
     #: one more image to read (no ground truth), e.g. `--set image=note.jpg`
     image: str | None = None
     one_kind_per_word: bool = True
@@ -81,17 +89,13 @@ class Config(ExperimentConfig):
     classifier: str | None = None
 
     def __post_init__(self):
-        check_positive(self, "epochs", "batch_size", "lr", "train_limit", "test_limit")
+        super().__post_init__()
+        if not self.channels:
+            raise ConfigError("channels must name at least one width, e.g. 32-64-128.")
         if self.classifier is not None and not self.classifier.startswith("run:"):
             raise ConfigError(
                 f"classifier must be run:<id> of an earlier ocr run, got {self.classifier!r}; "
                 "e.g. --set classifier=run:20261206-013529-ocr (`nnlab runs` lists them)."
-            )
-        if self.pages < 0:
-            raise ConfigError(f"pages must be 0 or more, got {self.pages}.")
-        if not self.channels or min(self.channels) <= 0:
-            raise ConfigError(
-                f"channels must be positive widths, e.g. (32, 64, 128); got {self.channels}."
             )
 
 
@@ -111,7 +115,24 @@ SCALES = {
 }
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "ocr",
+    title="Reading text from an image",
+    summary="Find, order and classify the handwritten characters of a photo; score the text.",
+    study="D",
+    claim="The text is read with high character accuracy: at least 85 % on every image with a "
+    "ground truth.",
+    description=(
+        "Find the characters in a photo of handwriting (grey-scale, flatten lighting, "
+        "denoise, threshold, morphological closing, connected components, drop specks), "
+        "group them into lines and words, crop each to 32×32 in the training data's look "
+        "and classify it with a 36-class CNN (A–Z, 0–9) trained on NIST36 handwriting "
+        "(hand36 where NIST36 is absent); character accuracy is 1 − edit distance / characters "
+        "of the truth, spaces ignored."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Train (or reuse) the classifier, then read every input and score it against its truth."""
     inputs = _inputs(cfg, ctx)  # first: a bad image= is refused before minutes of training
     if not inputs:
@@ -160,26 +181,29 @@ def run(cfg: Config, ctx) -> None:
     _verdict(ctx, rows)
 
 
-def _classifier(cfg: Config, ctx) -> torch.nn.Module:
+def _classifier(cfg: Config, ctx: Context) -> torch.nn.Module:
     """The 36-class CNN, trained on `cfg.dataset` (or its fallback) in the crops' look."""
     if cfg.classifier is not None:
         return _earlier_classifier(cfg.classifier.removeprefix("run:"), ctx)
-    try:
-        train = ctx.load(cfg.dataset, "train", limit=cfg.train_limit)
-        test = ctx.load(cfg.dataset, "test", limit=cfg.test_limit)
+    limits = {"train": cfg.train_limit, "test": cfg.test_limit}
+    try:  # a missing NIST36 is replaced by hand36 (with a notice) at every scale
+        sets = ctx.load_splits(cfg.dataset, limits)
     except MissingDataError as exc:
         ctx.notice(
             f"{cfg.dataset} is not in the data folder, so the classifier is trained on "
             f"`{cfg.fallback}` instead ({exc})."
         )
-        train = ctx.load(cfg.fallback, "train", limit=cfg.train_limit, fallback="glyphs36")
-        test = ctx.load(cfg.fallback, "test", limit=cfg.test_limit, fallback="glyphs36")
+        sets = ctx.load_splits(cfg.fallback, limits, fallback="glyphs36")
+    train, test = sets["train"], sets["test"]
     if tuple(train.classes) != NIST36_CLASSES:
         raise ConfigError(
             f"the ocr classifier needs NIST36's 36 classes A-Z, 0-9; {train.name} has "
             f"{len(train.classes)} ({''.join(train.classes)[:40]}). Use nist36, hand36 or glyphs36."
         )
     train, test = (replace(s, x=standardise(s.x)) for s in (train, test))
+    ctx.describe_data(
+        {"train": train, "test": test}, "standardised to the look of the page's crops"
+    )
     ctx.seed_torch("init/cnn")
     model = character_cnn(len(train.classes), cfg.channels, cfg.strides)
     augment = Augment(ctx.generator("augment")) if cfg.augment else transforms.to_float
@@ -206,7 +230,7 @@ def _classifier(cfg: Config, ctx) -> torch.nn.Module:
     return model
 
 
-def _earlier_classifier(run_id: str, ctx) -> torch.nn.Module:
+def _earlier_classifier(run_id: str, ctx: Context) -> torch.nn.Module:
     """The classifier an earlier ocr run trained: its architecture settings and weights."""
     folder = Path(ctx.run.runs_dir) / run_id
     checkpoint = folder / "checkpoints" / "classifier.pt"
@@ -238,7 +262,7 @@ def _earlier_classifier(run_id: str, ctx) -> torch.nn.Module:
     return model.eval()
 
 
-def _inputs(cfg: Config, ctx) -> list[tuple[str, np.ndarray, str | None]]:
+def _inputs(cfg: Config, ctx: Context) -> list[tuple[str, np.ndarray, str | None]]:
     """(name, image, ground truth or None) of everything to read."""
     inputs = []
     if cfg.photos:
@@ -282,43 +306,21 @@ def _boxes_figure(image: np.ndarray, boxes, title: str):
     return fig
 
 
-def _verdict(ctx, rows: list[dict]) -> None:
+def _verdict(ctx: Context, rows: list[dict]) -> None:
     """Whether every image with a ground truth was read with at least 85 % character accuracy."""
     scored = [r for r in rows if r["char_acc"] is not None]
     for r in scored:
         ctx.metric(f"char_acc.{r['image']}", r["char_acc"])
     if not scored:
-        ctx.note("No input had a ground truth, so no accuracy can be given.")
+        ctx.verdict(None, "No input had a ground truth, so no accuracy can be given.")
         return
     worst = min(scored, key=lambda r: r["char_acc"])
     mean = float(np.mean([r["char_acc"] for r in scored]))
-    held = worst["char_acc"] >= 0.85
-    ctx.metric("verdict.mean_char_acc", mean, headline=True)
-    ctx.metric("verdict.min_char_acc", worst["char_acc"], headline=True)
-    ctx.metric("verdict.all_above_85", held, headline=True)
-    ctx.note(
-        f"**The reader {'reached' if held else 'did not reach'} 85 % character accuracy on every "
-        f"image:** mean {mean:.1%} over {len(scored)} images, lowest {worst['char_acc']:.1%} "
-        f"({worst['image']})."
+    ctx.verdict(
+        worst["char_acc"] >= 0.85,
+        f"The reader {'reached' if worst['char_acc'] >= 0.85 else 'did not reach'} 85 % "
+        f"character accuracy on every image: mean {mean:.1%} over {len(scored)} images, lowest "
+        f"{worst['char_acc']:.1%} ({worst['image']}).",
+        mean_char_acc=mean,
+        min_char_acc=worst["char_acc"],
     )
-
-
-register(
-    Experiment(
-        id="ocr",
-        title="Reading text from an image",
-        summary="Find, order and classify the handwritten characters of a photo; score the text.",
-        description=(
-            "Find the characters in a photo of handwriting (grey-scale, flatten lighting, "
-            "denoise, threshold, morphological closing, connected components, drop specks), "
-            "group them into lines and words, crop each to 32×32 in the training data's look "
-            "and classify it with a 36-class CNN (A–Z, 0–9) trained on NIST36 handwriting "
-            "(hand36 where NIST36 is absent). **Claim:** the text is read with high character "
-            "accuracy (here: at least 85 % on every photo)."
-        ),
-        study="D",
-        config=Config,
-        run=run,
-        scales=SCALES,
-    )
-)

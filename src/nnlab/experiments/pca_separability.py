@@ -23,6 +23,7 @@ Results: quick and full are the same setting (it takes seconds): 0/1 is separate
 """
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -31,9 +32,14 @@ from nnlab.analysis.pca import class_stats, confidence_ellipse, pca
 from nnlab.analysis.plots import class_scatter
 from nnlab.analysis.separability import pairwise_svm
 from nnlab.data import transforms
-from nnlab.errors import ConfigError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
+from nnlab.experiments.kit import (
+    Context,
+    ExperimentConfig,
+    PositiveFloat,
+    PositiveInt,
+    Range,
+    experiment,
+)
 
 
 @dataclass
@@ -42,39 +48,47 @@ class Config(ExperimentConfig):
 
     dataset: str = "mnist"
     #: a seeded random subset of the training split this large; None = all of it
-    images: int | None = 10_000
-    max_iter: int = 10_000
-    C: float = 1.0
-    level: float = 0.95
+    images: PositiveInt | None = 10_000
+    max_iter: PositiveInt = 10_000
+    C: PositiveFloat = 1.0
+    level: Annotated[float, Range(0, 1, closed="neither")] = 0.95
     easy_pair: str = "0/1"
     hard_pair: str = "3/5"
     #: accuracy points by which the easy pair must beat the hard one
     margin: float = 0.10
     #: pairs listed as the most and as the least separable
-    extremes: int = 5
-
-    def __post_init__(self):
-        check_positive(self, "images", "max_iter", "C", "extremes")
-        if not 0 < self.level < 1:
-            raise ConfigError(f"level must be in (0, 1), got {self.level}; e.g. 0.95.")
+    extremes: PositiveInt = 5
 
 
 SCALES = {"smoke": {"dataset": "digits", "images": None}, "quick": {}}
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "pca-separability",
+    title="PCA separability: which digit pairs does a 2-D projection keep apart?",
+    summary="MNIST in 2-D PCA: class ellipses and a linear SVM for each of the 45 pairs",
+    study="B",
+    claim="Two dimensions keep some pairs almost perfectly apart (0/1) while others overlap "
+    "heavily (3/5): the easy pair's linear-SVM accuracy beats the hard pair's by at least "
+    "`margin` (10 points).",
+    description=(
+        "10,000 MNIST training images in [-1, 1] are projected onto their first two "
+        "principal components. Each digit gets its centroid, variances and 95% confidence "
+        "ellipse, and a linear SVM (LinearSVC, max_iter 10,000) is trained in the plane for "
+        "every one of the 45 digit pairs, scored on the pair's own images."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Project to 2-D, describe each class, and score a linear SVM per class pair."""
-    images = ctx.load(cfg.dataset, "train", limit=cfg.images, fallback="digits")
-    for note in images.notes:
-        ctx.note(note)
+    sets = ctx.load_splits(cfg.dataset, {"train": cfg.images}, fallback="digits")
+    images = sets["train"]
     X = transforms.to_signed(images.x).reshape(len(images), -1)  # [N, C*H*W] in [-1, 1]
     y = images.y.numpy()
     projection = pca(X, 2)
     ratio = projection.explained_variance_ratio
-    ctx.note(
-        f"Data: {len(images):,} {images.name} training images, {X.shape[1]} pixels each in "
-        f"[-1, 1]. PC1 and PC2 explain {ratio[0]:.1%} and {ratio[1]:.1%} of the variance."
-    )
+    ctx.describe_data(sets, f"{X.shape[1]} pixels each in [-1, 1]")
+    ctx.note(f"PC1 and PC2 explain {ratio[0]:.1%} and {ratio[1]:.1%} of the variance.")
     ctx.metric("pca.explained.pc1", float(ratio[0]))
     ctx.metric("pca.explained.pc2", float(ratio[1]))
     points, classes = projection.points, images.classes
@@ -168,45 +182,24 @@ def _histogram(accuracies: np.ndarray) -> Figure:
     return fig
 
 
-def _verdict(cfg: Config, ctx, accuracy: dict[str, float], mean: float) -> None:
+def _verdict(cfg: Config, ctx: Context, accuracy: dict[str, float], mean: float) -> None:
     """Whether the easy pair is far more separable than the hard one, in plain words."""
     missing = [p for p in (cfg.easy_pair, cfg.hard_pair) if p not in accuracy]
     if missing:
-        ctx.note(
-            f"The pairs {', '.join(missing)} named by easy_pair / hard_pair are not pairs of this "
-            f"dataset's classes, so the claim was not checked; set them to two of its pairs."
+        ctx.verdict(
+            None,
+            f"The pairs {', '.join(missing)} named by easy_pair / hard_pair are not pairs of "
+            f"this dataset's classes, so the claim was not checked; set them to two of its pairs.",
         )
         return
     easy, hard = accuracy[cfg.easy_pair], accuracy[cfg.hard_pair]
-    held = easy - hard >= cfg.margin
     best = max(accuracy, key=accuracy.get)
     worst = min(accuracy, key=accuracy.get)
-    ctx.metric("verdict.gap", easy - hard, headline=True)
-    ctx.metric("verdict.claim_held", held, headline=True)
-    ctx.note(
-        f"**The claim {'held' if held else 'did not hold'} at this scale:** a line in the 2-D "
-        f"PCA plane separates {cfg.easy_pair} at {easy:.1%} but {cfg.hard_pair} only at "
-        f"{hard:.1%} ({100 * (easy - hard):+.1f} points; the claim needs "
+    ctx.verdict(
+        bool(easy - hard >= cfg.margin),
+        f"A line in the 2-D PCA plane separates {cfg.easy_pair} at {easy:.1%} but "
+        f"{cfg.hard_pair} only at {hard:.1%} ({100 * (easy - hard):+.1f} points; the claim needs "
         f"{100 * cfg.margin:+.1f}). Over all {len(accuracy)} pairs the mean is {mean:.1%}, from "
-        f"{best} ({accuracy[best]:.1%}) down to {worst} ({accuracy[worst]:.1%})."
+        f"{best} ({accuracy[best]:.1%}) down to {worst} ({accuracy[worst]:.1%}).",
+        gap=easy - hard,
     )
-
-
-register(
-    Experiment(
-        id="pca-separability",
-        title="PCA separability: which digit pairs does a 2-D projection keep apart?",
-        summary="MNIST in 2-D PCA: class ellipses and a linear SVM for each of the 45 pairs",
-        description=(
-            "10,000 MNIST training images in [-1, 1] are projected onto their first two "
-            "principal components. Each digit gets its centroid, variances and 95% confidence "
-            "ellipse, and a linear SVM (LinearSVC, max_iter 10,000) is trained in the plane for "
-            "every one of the 45 digit pairs. **Claim:** two dimensions keep some pairs almost "
-            "perfectly apart (0/1) while others overlap heavily (3/5)."
-        ),
-        study="B",
-        config=Config,
-        run=run,
-        scales=SCALES,
-    )
-)

@@ -37,9 +37,16 @@ from matplotlib.figure import Figure
 
 from nnlab.analysis.plots import tile_grid
 from nnlab.errors import ConfigError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
-from nnlab.experiments.scratch_mlp import flat_pixels
+from nnlab.experiments.kit import (
+    Context,
+    ExperimentConfig,
+    Fraction,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    experiment,
+)
+from nnlab.experiments.kit.pixels import flat_pixels
 from nnlab.scratch import Perceptron
 
 
@@ -50,20 +57,18 @@ class Config(ExperimentConfig):
     dataset: str = "mnist"
     #: "a-b" class names; a is the positive class
     pairs: tuple[str, ...] = ("1-0", "8-3", "4-9", "8-7", "2-9")
-    eta: float = 0.01
-    max_passes: int = 1000
-    tol: float = 1e-3
-    init_scale: float = 0.01
+    eta: PositiveFloat = 0.01
+    max_passes: PositiveInt = 1000
+    tol: NonNegativeFloat = 1e-3
+    init_scale: NonNegativeFloat = 0.01
     shuffle: bool = True
-    train_limit: int | None = None
-    test_limit: int | None = None
-    good_accuracy: float = 0.9
-    sklearn_tolerance: float = 0.03
+    train_limit: PositiveInt | None = None
+    test_limit: PositiveInt | None = None
+    good_accuracy: Fraction = 0.9
+    sklearn_tolerance: NonNegativeFloat = 0.03
 
     def __post_init__(self):
-        check_positive(self, "eta", "max_passes", "train_limit", "test_limit")
-        if self.tol < 0 or self.init_scale < 0 or self.sklearn_tolerance < 0:
-            raise ConfigError("tol, init_scale and sklearn_tolerance must be zero or positive.")
+        super().__post_init__()
         if not self.pairs or any(len(p.split("-")) != 2 for p in self.pairs):
             raise ConfigError(f"pairs must be 'a-b' class names, e.g. 1-0,8-3; got {self.pairs}.")
 
@@ -80,19 +85,34 @@ SCALES = {
 }
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "perceptron-pairs",
+    title="Rosenblatt's perceptron on MNIST digit pairs",
+    summary="NumPy perceptron on (1,0), (8,3), (4,9), (8,7), (2,9): curves, weights, accuracy",
+    study="A",
+    claim="The perceptron learns every pair well (test accuracy at least `good_accuracy`, 90%): "
+    "near perfect on (1, 0), lower on look-alikes such as (4, 9), with test accuracy a little "
+    "below training accuracy.",
+    description=(
+        "Rosenblatt's perceptron, written in NumPy, separates two MNIST digits at a time "
+        "from their 784 raw pixels: random start, w ← w + η·y·x on each mistake, η 0.01, at "
+        "most 1,000 passes, stopping when the mistake rate changes by less than 1e-3. "
+        "scikit-learn's Perceptron, trained on the same images, is the reference."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Train one perceptron per pair; report curves, weight images and accuracies."""
-    train = ctx.load(cfg.dataset, "train", limit=cfg.train_limit, fallback="glyphs")
-    test = ctx.load(cfg.dataset, "test", limit=cfg.test_limit, fallback="glyphs")
-    for note in {*train.notes, *test.notes}:
-        ctx.note(note)
+    sets = ctx.load_splits(
+        cfg.dataset, {"train": cfg.train_limit, "test": cfg.test_limit}, fallback="glyphs"
+    )
+    train, test = sets["train"], sets["test"]
     pairs = [_pair(p, train.classes) for p in cfg.pairs]
     (X, y), (Xt, yt) = flat_pixels(train), flat_pixels(test)
+    ctx.describe_data(sets, f"{X.shape[1]} pixels divided by 255")
     ctx.note(
-        f"Data: {train.name}, {len(X):,} training and {len(Xt):,} test images, {X.shape[1]} "
-        f"pixels divided by 255. Perceptron: η {cfg.eta:g}, N(0, {cfg.init_scale:g}²) start, at "
-        f"most {cfg.max_passes} passes, stop when the mistake rate changes by less than "
-        f"{cfg.tol:g}."
+        f"Perceptron: η {cfg.eta:g}, N(0, {cfg.init_scale:g}²) start, at most {cfg.max_passes} "
+        f"passes, stop when the mistake rate changes by less than {cfg.tol:g}."
     )
     rows, curves, weights = [], {}, []
     for name, (a, b) in zip(cfg.pairs, pairs, strict=True):
@@ -197,45 +217,23 @@ def _gap_plot(rows: list[dict]) -> Figure:
     return fig
 
 
-def _verdict(cfg: Config, ctx, rows: list[dict]) -> None:
+def _verdict(cfg: Config, ctx: Context, rows: list[dict]) -> None:
+    """Whether every pair was learnt well, and whether scikit-learn's Perceptron agrees."""
     good = all(r["test_acc"] >= cfg.good_accuracy for r in rows)
     near = all(abs(r["test_acc"] - r["sklearn_test_acc"]) <= cfg.sklearn_tolerance for r in rows)
     easiest = max(rows, key=lambda r: r["test_acc"])
     hardest = min(rows, key=lambda r: r["test_acc"])
     mean_gap = float(np.mean([r["train_acc"] - r["test_acc"] for r in rows]))
-    ctx.metric("verdict.all_pairs_learned", good, headline=True)
-    ctx.metric("verdict.matches_sklearn", near)
-    ctx.metric("verdict.mean_gap", mean_gap, headline=True)
-    ctx.note(
-        f"**The perceptron {'learned every pair' if good else 'did not learn every pair'} at "
-        f"this scale** (test accuracy at least {cfg.good_accuracy:.0%}): easiest "
-        f"{easiest['pair']} at {easiest['test_acc']:.1%}, hardest {hardest['pair']} at "
-        f"{hardest['test_acc']:.1%}; training accuracy exceeds test accuracy by "
-        f"{100 * mean_gap:.1f} points on average."
+    largest = max(abs(r["test_acc"] - r["sklearn_test_acc"]) for r in rows)
+    ctx.verdict(
+        good,
+        f"The perceptron {'learned every pair' if good else 'did not learn every pair'} (test "
+        f"accuracy at least {cfg.good_accuracy:.0%}): easiest {easiest['pair']} at "
+        f"{easiest['test_acc']:.1%}, hardest {hardest['pair']} at {hardest['test_acc']:.1%}; "
+        f"training accuracy exceeds test accuracy by {100 * mean_gap:.1f} points on average. "
+        f"scikit-learn's Perceptron on the same images is {'within' if near else 'NOT within'} "
+        f"{100 * cfg.sklearn_tolerance:.0f} points of ours on every pair (largest difference "
+        f"{100 * largest:.1f} points).",
+        matches_sklearn=near,
+        mean_gap=mean_gap,
     )
-    ctx.note(
-        f"Reference: scikit-learn's Perceptron on the same images is "
-        f"{'within' if near else 'NOT within'} {100 * cfg.sklearn_tolerance:.0f} points of ours "
-        f"on every pair (largest difference "
-        f"{100 * max(abs(r['test_acc'] - r['sklearn_test_acc']) for r in rows):.1f} points)."
-    )
-
-
-register(
-    Experiment(
-        id="perceptron-pairs",
-        title="Rosenblatt's perceptron on MNIST digit pairs",
-        summary="NumPy perceptron on (1,0), (8,3), (4,9), (8,7), (2,9): curves, weights, accuracy",
-        description=(
-            "Rosenblatt's perceptron, written in NumPy, separates two MNIST digits at a time "
-            "from their 784 raw pixels: random start, w ← w + η·y·x on each mistake, η 0.01, at "
-            "most 1,000 passes, stopping when the mistake rate changes by less than 1e-3. "
-            "**Expected:** high accuracy on every pair, near perfect on (1, 0), lower on "
-            "look-alikes such as (4, 9), with test accuracy a little below training accuracy."
-        ),
-        study="A",
-        config=Config,
-        run=run,
-        scales=SCALES,
-    )
-)

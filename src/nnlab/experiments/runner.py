@@ -19,7 +19,7 @@ from nnlab.data import info
 from nnlab.data.catalog import SCHEMES
 from nnlab.errors import ConfigError, MissingDataError, NnlabError
 from nnlab.experiments.catalog import EXPERIMENTS, Experiment
-from nnlab.experiments.config import ExperimentConfig, resolve
+from nnlab.experiments.config import ExperimentConfig, read_settings_file, resolve
 from nnlab.experiments.context import Context
 from nnlab.runs import Run
 from nnlab.train import DEFAULT_SPEED, Speed, resolve_device
@@ -39,6 +39,7 @@ def run_experiment(
     runs_dir: Path | None = None,
     console: Any = None,
     speed: Speed = DEFAULT_SPEED,
+    settings_file: str | Path | None = None,
 ) -> Context:
     """Run one experiment and write its run folder.
 
@@ -58,13 +59,20 @@ def run_experiment(
         Where progress is printed.
     speed : Speed
         The precision policy and torch.compile setting of every fit (`--precision`, `--compile`).
+    settings_file : str or Path, optional
+        A TOML or JSON file of settings (`--config`), applied after the scale's and before
+        `overrides`.
 
     Returns
     -------
     Context
         The finished run's context: `.run` (folder, metrics) and `.tables`.
     """
-    return execute(*create_run(experiment_id, scale, overrides, device, runs_dir, console, speed))
+    return execute(
+        *create_run(
+            experiment_id, scale, overrides, device, runs_dir, console, speed, settings_file
+        )
+    )
 
 
 def create_run(
@@ -75,10 +83,14 @@ def create_run(
     runs_dir: Path | None,
     console: Any,
     speed: Speed,
+    settings_file: str | Path | None = None,
 ) -> tuple[Experiment, ExperimentConfig, Context]:
     """The settings, run folder and context of a new run (as `run_experiment`), not yet run."""
     experiment = EXPERIMENTS.get(experiment_id)
-    cfg = resolve(experiment.config, scale, experiment.scales, overrides)
+    file = (
+        None if settings_file is None else (str(settings_file), read_settings_file(settings_file))
+    )
+    cfg = resolve(experiment.config, scale, experiment.scales, overrides, file=file)
     check_dataset(getattr(cfg, "dataset", ""))
     dev = resolve_device(device)
     run = Run.create(

@@ -26,15 +26,23 @@ are blurred but legible. Smoke (glyphs36, 10 epochs): 13.1 dB against 11.2 dB.
 
 from dataclasses import dataclass
 from time import perf_counter
+from typing import Literal
 
 import numpy as np
 import torch
 
 from nnlab.analysis.plots import image_rows, learning_curves
 from nnlab.errors import ConfigError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
-from nnlab.experiments.scratch_mlp import flat_pixels, load_character_splits
+from nnlab.experiments.kit import (
+    Context,
+    ExperimentConfig,
+    Momentum,
+    PositiveFloat,
+    PositiveInt,
+    Widths,
+    experiment,
+)
+from nnlab.experiments.kit.pixels import flat_pixels
 from nnlab.scratch import Autoencoder
 
 
@@ -43,33 +51,23 @@ class Config(ExperimentConfig):
     """Settings of `scratch-autoencoder`; the defaults are the study's (full scale)."""
 
     dataset: str = "nist36"
-    hidden: tuple[int, ...] = (32, 32, 32)
-    epochs: int = 100
-    batch_size: int = 32
-    lr: float = 3e-5
-    momentum: float = 0.9
-    loss_reduction: str = "sum"
-    dtype: str = "float64"
-    train_limit: int | None = 10_800
-    valid_limit: int | None = 3_600
+    hidden: Widths = (32, 32, 32)
+    epochs: PositiveInt = 100
+    batch_size: PositiveInt = 32
+    lr: PositiveFloat = 3e-5
+    momentum: Momentum = 0.9
+    loss_reduction: Literal["sum", "mean"] = "sum"
+    dtype: Literal["float64", "float32"] = "float64"
+    train_limit: PositiveInt | None = 10_800
+    valid_limit: PositiveInt | None = 3_600
     #: class names whose first two validation images are shown; () = five spread evenly
     show_classes: tuple[str, ...] = ()
     margin_db: float = 1.0
 
     def __post_init__(self):
-        check_positive(self, "epochs", "batch_size", "lr", "train_limit", "valid_limit")
-        if not self.hidden or min(self.hidden) <= 0:
-            raise ConfigError(
-                f"hidden must be positive layer sizes, e.g. 32,32,32; got {self.hidden}."
-            )
-        if not 0 <= self.momentum < 1:
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}.")
-        if self.loss_reduction not in ("sum", "mean"):
-            raise ConfigError(
-                f"loss_reduction must be 'sum' or 'mean', got {self.loss_reduction!r}."
-            )
-        if self.dtype not in ("float64", "float32"):
-            raise ConfigError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}.")
+        super().__post_init__()
+        if not self.hidden:
+            raise ConfigError("hidden must name at least one layer width, e.g. 32-32-32.")
 
 
 SCALES = {
@@ -78,20 +76,35 @@ SCALES = {
 }
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "scratch-autoencoder",
+    title="A NumPy autoencoder from scratch on NIST36",
+    summary="1024-32-32-32-1024 ReLU autoencoder in NumPy: loss curve, reconstructions, PSNR",
+    study="A",
+    claim="The training loss falls, and the reconstructions beat the mean training image by at "
+    "least `margin_db` (1 dB) of mean validation PSNR: blurry but legible.",
+    description=(
+        "An autoencoder written in NumPy alone squeezes NIST36's 32×32 handwritten "
+        "characters through three 32-unit ReLU layers and reconstructs them with a sigmoid "
+        "output layer: squared-error loss summed over the batch, SGD with momentum 0.9, "
+        "lr 3e-5, batch 32, 100 epochs. Reported are the loss curves, validation images "
+        "beside their reconstructions, and the mean validation PSNR against that of the mean "
+        "training image."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Train the autoencoder, show reconstructions, and score them by PSNR."""
-    sets = load_character_splits(
-        ctx, cfg.dataset, {"train": cfg.train_limit, "valid": cfg.valid_limit}
+    sets = ctx.load_splits(
+        cfg.dataset, {"train": cfg.train_limit, "valid": cfg.valid_limit}, fallback="glyphs36"
     )
     train, valid = sets["train"], sets["valid"]
-    for note in {*train.notes, *valid.notes}:
-        ctx.note(note)
+    ctx.describe_data(sets, "pixels scaled to [0, 1]")
     (X, _), (Xv, yv) = flat_pixels(train, cfg.dtype), flat_pixels(valid, cfg.dtype)
     sizes = " → ".join(f"{n} ReLU" for n in cfg.hidden)
     ctx.note(
-        f"Data: {train.name}, {len(X):,} training and {len(Xv):,} validation images, pixels "
-        f"scaled to [0, 1]. Autoencoder {X.shape[1]} → {sizes} → {X.shape[1]} sigmoid, squared "
-        f"error {'summed over' if cfg.loss_reduction == 'sum' else 'averaged over'} the batch, "
+        f"Autoencoder {X.shape[1]} → {sizes} → {X.shape[1]} sigmoid, squared error "
+        f"{'summed over' if cfg.loss_reduction == 'sum' else 'averaged over'} the batch, "
         f"SGD lr {cfg.lr:g} momentum {cfg.momentum:g}, batch {cfg.batch_size}, {cfg.epochs} "
         f"epochs, {cfg.dtype}."
     )
@@ -184,37 +197,17 @@ def _reconstruction_rows(cfg: Config, valid, Xv, yv, reconstructed):
     )
 
 
-def _verdict(cfg: Config, ctx, rows, first: dict, last: dict) -> None:
+def _verdict(cfg: Config, ctx: Context, rows, first: dict, last: dict) -> None:
     """Whether the loss fell and the reconstructions beat the mean image by `margin_db`."""
     ours, baseline = rows[0]["mean_psnr_db"], rows[1]["mean_psnr_db"]
     fell = last["train_loss"] < first["train_loss"]
-    held = fell and ours - baseline >= cfg.margin_db
+    held = bool(fell and ours - baseline >= cfg.margin_db)
     ctx.metric("mean_psnr_db", ours, headline=True)
-    ctx.metric("verdict.learned", held, headline=True)
-    ctx.note(
-        f"**The autoencoder {'learned' if held else 'did not learn'} to reconstruct at this "
-        f"scale:** the training loss went from {first['train_loss']:.1f} to "
-        f"{last['train_loss']:.1f} per image, and the mean validation PSNR is {ours:.2f} dB "
-        f"against {baseline:.2f} dB for the mean training image ({ours - baseline:+.2f} dB; the "
-        f"claim needs at least {cfg.margin_db:+.1f})."
+    ctx.verdict(
+        held,
+        f"The autoencoder {'learned' if held else 'did not learn'} to reconstruct: the training "
+        f"loss went from {first['train_loss']:.1f} to {last['train_loss']:.1f} per image, and "
+        f"the mean validation PSNR is {ours:.2f} dB against {baseline:.2f} dB for the mean "
+        f"training image ({ours - baseline:+.2f} dB; the claim needs at least "
+        f"{cfg.margin_db:+.1f}).",
     )
-
-
-register(
-    Experiment(
-        id="scratch-autoencoder",
-        title="A NumPy autoencoder from scratch on NIST36",
-        summary="1024-32-32-32-1024 ReLU autoencoder in NumPy: loss curve, reconstructions, PSNR",
-        description=(
-            "An autoencoder written in NumPy alone squeezes NIST36's 32×32 handwritten "
-            "characters through three 32-unit ReLU layers and reconstructs them with a sigmoid "
-            "output layer: squared-error loss summed over the batch, SGD with momentum 0.9, "
-            "lr 3e-5, batch 32, 100 epochs. **Expected:** the loss falls, and reconstructions "
-            "are blurry but legible, well above the PSNR of the mean image."
-        ),
-        study="A",
-        config=Config,
-        run=run,
-        scales=SCALES,
-    )
-)

@@ -39,16 +39,21 @@ so l, I and 1 collide). Smoke (glyphs36, 8 epochs): 33% validation accuracy at l
 
 from dataclasses import dataclass
 from time import perf_counter
+from typing import Literal
 
 import numpy as np
 
-from nnlab import data
 from nnlab.analysis.metrics import confusion_figure, confusion_matrix
 from nnlab.analysis.plots import learning_curves, tile_grid
-from nnlab.data import ImageSet
-from nnlab.errors import ConfigError, MissingDataError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
+from nnlab.errors import ConfigError
+from nnlab.experiments.kit import (
+    Context,
+    ExperimentConfig,
+    PositiveFloat,
+    PositiveInt,
+    experiment,
+)
+from nnlab.experiments.kit.pixels import flat_pixels
 from nnlab.scratch import MLPClassifier, TrainingDiverged, gradcheck, mlp, softmax_cross_entropy
 
 SPLITS = ("train", "valid", "test")
@@ -61,35 +66,27 @@ class Config(ExperimentConfig):
     """Settings of `scratch-mlp`; the defaults are the study's (full scale)."""
 
     dataset: str = "nist36"
-    hidden: int = 64
-    epochs: int = 50
-    batch_size: int = 32
-    lr: float = 0.009
+    hidden: PositiveInt = 64
+    epochs: PositiveInt = 50
+    batch_size: PositiveInt = 32
+    lr: PositiveFloat = 0.009
     #: the study's rate is multiplied by each of these
-    lr_factors: tuple[float, ...] = (10.0, 1.0, 0.1)
-    loss_reduction: str = "sum"
-    dtype: str = "float64"
+    lr_factors: tuple[PositiveFloat, ...] = (10.0, 1.0, 0.1)
+    loss_reduction: Literal["sum", "mean"] = "sum"
+    dtype: Literal["float64", "float32"] = "float64"
     #: NIST36's split sizes, applied to a larger stand-in (hand36); None = the whole split
-    train_limit: int | None = 10_800
-    valid_limit: int | None = 3_600
-    test_limit: int | None = 1_800
-    gradcheck_samples: int = 32
-    gradcheck_entries: int | None = None
-    gradcheck_eps: float = 1e-4
-    gradcheck_tolerance: float = 1e-4
+    train_limit: PositiveInt | None = 10_800
+    valid_limit: PositiveInt | None = 3_600
+    test_limit: PositiveInt | None = 1_800
+    gradcheck_samples: PositiveInt = 32
+    gradcheck_entries: PositiveInt | None = None
+    gradcheck_eps: PositiveFloat = 1e-4
+    gradcheck_tolerance: PositiveFloat = 1e-4
 
     def __post_init__(self):
-        check_positive(self, "hidden", "epochs", "batch_size", "lr", "gradcheck_samples")
-        check_positive(self, "gradcheck_eps", "gradcheck_tolerance")
-        check_positive(self, "train_limit", "valid_limit", "test_limit", "gradcheck_entries")
-        if not self.lr_factors or min(self.lr_factors) <= 0:
-            raise ConfigError(f"lr_factors must be positive numbers, got {self.lr_factors}.")
-        if self.loss_reduction not in ("sum", "mean"):
-            raise ConfigError(
-                f"loss_reduction must be 'sum' or 'mean', got {self.loss_reduction!r}."
-            )
-        if self.dtype not in ("float64", "float32"):
-            raise ConfigError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}.")
+        super().__post_init__()
+        if not self.lr_factors:
+            raise ConfigError("lr_factors must name at least one factor, e.g. 10,1,0.1.")
 
 
 SCALES = {
@@ -105,69 +102,42 @@ SCALES = {
 }
 
 
-# ---- data shared by the NumPy experiments
-
-
-def load_character_splits(
-    ctx, dataset: str, limits: dict[str, int | None], fallback: str = "glyphs36"
-) -> dict[str, ImageSet]:
-    """The named splits of a character set; missing NIST36 is replaced by hand36, with a notice.
-
-    hand36 is real NIST handwriting (EMNIST letters + MNIST digits) in NIST36's look and class
-    order, so it replaces NIST36 at every scale; below full scale, a missing hand36 falls back
-    further to `fallback` (through `ctx.load`, which says so). A set without a `valid` split (a
-    user's folder) has one held out of `train` (`ctx.load_validation`).
-    """
-    if dataset == "nist36":
-        try:
-            return {s: data.load("nist36", s, limit=n, seed=ctx.seed) for s, n in limits.items()}
-        except MissingDataError:
-            ctx.notice(
-                "NIST36 (nist36_*.mat) is not in the data folder, so this run uses hand36 "
-                "instead: EMNIST letters and MNIST digits, the same NIST handwriting, normalised "
-                "to NIST36's 32×32 look and A–Z, 0–9 class order, and limited to NIST36's split "
-                "sizes. Its numbers are hand36's, not NIST36's."
-            )
-            dataset = "hand36"
-    sets = {
-        s: ctx.load(dataset, s, limit=n, fallback=fallback)
-        for s, n in limits.items()
-        if s != "valid"
-    }
-    if "valid" in limits:
-        sets["train"], sets["valid"] = ctx.load_validation(
-            dataset, sets["train"], limit=limits["valid"], fallback=fallback
-        )
-    return sets
-
-
-def flat_pixels(images: ImageSet, dtype: str = "float64") -> tuple[np.ndarray, np.ndarray]:
-    """(X, y) as NumPy: X [N, C·H·W] pixels / 255 in [0, 1], y [N] int64 class indices."""
-    x = images.x.cpu().numpy().reshape(len(images), -1)  # [N, C, H, W] -> [N, C·H·W]
-    return x.astype(dtype) / 255, images.y.cpu().numpy()
-
-
 # ---- the experiment
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "scratch-mlp",
+    title="A NumPy network from scratch on NIST36",
+    summary="1024-64-36 sigmoid MLP in NumPy: learning rates, weights, confusions, gradcheck",
+    study="A",
+    claim="The study's learning rate, 0.009, gives the best final validation accuracy of the "
+    "three (lr × 10 is too large, lr × 0.1 too slow).",
+    description=(
+        "A two-layer network written in NumPy alone (Xavier-uniform initialisation, stable "
+        "softmax, cross-entropy, hand-written backprop, SGD on random mini-batches) learns "
+        "the 36 handwritten characters A–Z, 0–9 of NIST36 (32×32 → 1024 inputs → 64 sigmoid "
+        "units → 36 softmax). Batch 32, lr 0.009 on the summed batch loss, 50 epochs; also "
+        "lr × 10 and lr × 0.1, from the same initial weights. The best rate's network is "
+        "scored on the test split, and its hand-written gradients are checked against "
+        "finite differences."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Train at each learning rate, test the best, show its weights and check its gradients."""
-    sets = load_character_splits(
-        ctx,
+    sets = ctx.load_splits(
         cfg.dataset,
         {"train": cfg.train_limit, "valid": cfg.valid_limit, "test": cfg.test_limit},
+        fallback="glyphs36",
     )
     train = sets["train"]
-    for note in {n for s in sets.values() for n in s.notes}:
-        ctx.note(note)
+    ctx.describe_data(sets, "pixels scaled to [0, 1]")
     (X, y), (Xv, yv), (Xt, yt) = (flat_pixels(sets[s], cfg.dtype) for s in SPLITS)
     classes = train.classes
     reduced = "summed over" if cfg.loss_reduction == "sum" else "averaged over"
     ctx.note(
-        f"Data: {train.name}, {len(X):,} training, {len(Xv):,} validation and {len(Xt):,} test "
-        f"images, {len(classes)} classes, pixels scaled to [0, 1]. Network {X.shape[1]} → "
-        f"{cfg.hidden} sigmoid → {len(classes)} softmax, batch {cfg.batch_size}, {cfg.epochs} "
-        f"epochs, cross-entropy {reduced} the batch, {cfg.dtype}."
+        f"Network {X.shape[1]} → {cfg.hidden} sigmoid → {len(classes)} softmax, batch "
+        f"{cfg.batch_size}, {cfg.epochs} epochs, cross-entropy {reduced} the batch, {cfg.dtype}."
     )
 
     rows, histories, models = [], {}, {}
@@ -266,7 +236,7 @@ def _styles(histories) -> dict:
     return {label: {"color": f"C{i}"} for i, label in enumerate(histories)}
 
 
-def _weight_figures(ctx, clf: MLPClassifier, image_shape: tuple[int, int, int]) -> None:
+def _weight_figures(ctx: Context, clf: MLPClassifier, image_shape: tuple[int, int, int]) -> None:
     """The first layer's weights as images, at initialisation and after training."""
     for name, weights, when in (
         ("weights_init", clf.initial_coefs_[0], "at initialisation (Xavier uniform)"),
@@ -301,7 +271,7 @@ def _top_confusions(matrix: np.ndarray, classes, count: int = 8) -> list[dict]:
     return rows
 
 
-def _gradient_check(cfg: Config, ctx, clf: MLPClassifier, X, y) -> dict[str, float]:
+def _gradient_check(cfg: Config, ctx: Context, clf: MLPClassifier, X, y) -> dict[str, float]:
     """Backprop against central differences on a float64 copy of the trained network."""
     rng = np.random.default_rng(ctx.derived_seed("gradcheck"))
     pick = rng.choice(len(X), size=min(cfg.gradcheck_samples, len(X)), replace=False)
@@ -353,46 +323,21 @@ def _gradient_check(cfg: Config, ctx, clf: MLPClassifier, X, y) -> dict[str, flo
     return errors
 
 
-def _verdict(cfg: Config, ctx, rows, best_factor: float, test_acc: float, errors) -> None:
+def _verdict(cfg: Config, ctx: Context, rows, best_factor: float, test_acc: float, errors) -> None:
     """Whether the study's rate was the best of the three, and whether backprop is right."""
     by_acc = sorted(rows, key=lambda r: -r["val_acc"])
     ordering = " > ".join(f"{r['run']} ({r['val_acc']:.1%})" for r in by_acc)
-    held = best_factor == 1.0
     worst = max(errors.values())
     passed = worst < cfg.gradcheck_tolerance
     ctx.metric("test_acc", test_acc, headline=True)
-    ctx.metric("verdict.study_lr_best", held, headline=True)
-    ctx.metric("verdict.gradcheck_passed", passed)
-    ctx.metric("verdict.max_gradcheck_error", worst)
-    ctx.note(
-        f"**The study's learning rate {'was' if held else 'was not'} the best of the three at "
-        f"this scale:** final validation accuracy {ordering}. The best network (lr "
-        f"x{best_factor:g}) scored {test_acc:.1%} on the test split."
+    ctx.verdict(
+        best_factor == 1.0,
+        f"The study's learning rate {'was' if best_factor == 1.0 else 'was not'} the best of "
+        f"the three: final validation accuracy {ordering}; the best network (lr "
+        f"x{best_factor:g}) scored {test_acc:.1%} on the test split. Backprop "
+        f"{'agrees' if passed else 'does NOT agree'} with finite differences: the largest "
+        f"relative error over the checked entries is {worst:.1e} (threshold "
+        f"{cfg.gradcheck_tolerance:.0e}).",
+        gradcheck_passed=passed,
+        max_gradcheck_error=worst,
     )
-    ctx.note(
-        f"**Backprop {'agrees' if passed else 'does NOT agree'} with finite differences:** the "
-        f"largest relative error over the checked entries is {worst:.1e} (threshold "
-        f"{cfg.gradcheck_tolerance:.0e})."
-    )
-
-
-register(
-    Experiment(
-        id="scratch-mlp",
-        title="A NumPy network from scratch on NIST36",
-        summary="1024-64-36 sigmoid MLP in NumPy: learning rates, weights, confusions, gradcheck",
-        description=(
-            "A two-layer network written in NumPy alone (Xavier-uniform initialisation, stable "
-            "softmax, cross-entropy, hand-written backprop, SGD on random mini-batches) learns "
-            "the 36 handwritten characters A–Z, 0–9 of NIST36 (32×32 → 1024 inputs → 64 sigmoid "
-            "units → 36 softmax). Batch 32, lr 0.009 on the summed batch loss, 50 epochs; also "
-            "lr × 10 and lr × 0.1. **Expected:** the given rate is the best of the three (×10 "
-            "too large, ×0.1 too slow), and the hand-written gradients agree with finite "
-            "differences."
-        ),
-        study="A",
-        config=Config,
-        run=run,
-        scales=SCALES,
-    )
-)

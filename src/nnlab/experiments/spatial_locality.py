@@ -219,7 +219,12 @@ _CURVE_STYLES = {
 
 
 def _build(
-    model_name: str, cfg: Config, num_classes: int, ctx: Context, perm: torch.Tensor, input_name: str
+    model_name: str,
+    cfg: Config,
+    num_classes: int,
+    ctx: Context,
+    perm: torch.Tensor,
+    input_name: str,
 ) -> nn.Module:
     """A fresh model; both inputs of one model kind start from the same initial weights."""
     ctx.seed_torch(f"init/{model_name}")
@@ -296,4 +301,3 @@ def _grid(original: ImageSet, permuted: ImageSet, count: int):
         {"original": original.x[index], "permuted": permuted.x[index]},
         titles=[original.classes[int(c)] for c in y[index]],
     )
-

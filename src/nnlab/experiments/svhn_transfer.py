@@ -28,23 +28,27 @@ scale), LeNet-5 95.7%. Full scale needs SVHN, the weights and a GPU.
 """
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 
 from nnlab.analysis.plots import learning_curves
 from nnlab.data import split
 from nnlab.errors import ConfigError
-from nnlab.experiments.catalog import Experiment, register
-from nnlab.experiments.config import ExperimentConfig, check_positive
-from nnlab.experiments.transfer import (
-    LinearProbe,
-    check_weights_setting,
-    image_transform,
-    start_model,
+from nnlab.experiments.kit import (
+    Context,
+    ExperimentConfig,
+    PositiveFloat,
+    PositiveInt,
+    Range,
+    experiment,
 )
+from nnlab.experiments.kit.transfer import image_transform
 from nnlab.models import build, count_parameters
+from nnlab.models.starting import check_weights_setting, start_model
 from nnlab.models.weights import PRETRAINED
 from nnlab.train import make_optimizer
+from nnlab.train.probe import LinearProbe
 
 BASELINE = "lenet5"
 LENET_SIZE = 32
@@ -64,19 +68,17 @@ class Config(ExperimentConfig):
     models: tuple[str, ...] = ("alexnet", "vgg16", "resnet18", "resnet50", "resnet101")
     #: train LeNet-5 from scratch as the baseline
     baseline: bool = True
-    image_size: int = 224
-    val_fraction: float = 0.25
-    epochs: int = 5
-    batch_size: int = 64
-    lr: float = 1e-3
+    image_size: PositiveInt = 224
+    val_fraction: Annotated[float, Range(0, 1, closed="neither")] = 0.25
+    epochs: PositiveInt = 5
+    batch_size: PositiveInt = 64
+    lr: PositiveFloat = 1e-3
     #: at most this many images of the training split (before the split); None = all
-    train_limit: int | None = None
+    train_limit: PositiveInt | None = None
     cache_features: bool = True
 
     def __post_init__(self):
-        check_positive(self, "image_size", "epochs", "batch_size", "lr", "train_limit")
-        if not 0 < self.val_fraction < 1:
-            raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}.")
+        super().__post_init__()
         unknown = [m for m in self.models if m not in PRETRAINED]
         if unknown:
             raise ConfigError(
@@ -98,19 +100,34 @@ SCALES = {
 }
 
 
-def run(cfg: Config, ctx) -> None:
+@experiment(
+    "svhn-transfer",
+    title="SVHN transfer: frozen ImageNet backbones against LeNet-5 from scratch",
+    summary="AlexNet, VGG-16, ResNet-18/50/101 frozen + linear head vs LeNet-5 on SVHN",
+    study="C",
+    claim="Frozen ImageNet features serve digits: the best frozen backbone with a new linear "
+    "head reaches at least the validation accuracy of LeNet-5 trained from scratch.",
+    description=(
+        "Five ImageNet classifiers (AlexNet, VGG-16, ResNet-18, ResNet-50, ResNet-101) keep "
+        "their weights frozen; only a new final Linear(· → 10) is trained on SVHN digits "
+        "(Adam, lr 1e-3, 5 epochs, batch 64; images resized to 224, mean 0.5, std 0.5; a "
+        "75/25 train/validation split). LeNet-5 trained from scratch on the 32×32 digits, with "
+        "the same optimiser and epochs, is the baseline."
+    ),
+    scales=SCALES,
+)
+def run(cfg: Config, ctx: Context) -> None:
     """Train a head on each frozen backbone and LeNet-5 from scratch; compare per epoch."""
-    whole = ctx.load(cfg.dataset, "train", limit=cfg.train_limit, fallback=cfg.substitute)
+    limits = {"train": cfg.train_limit}
+    whole = ctx.load_splits(cfg.dataset, limits, fallback=cfg.substitute)["train"]
     train, val = split(
         whole, (1 - cfg.val_fraction, cfg.val_fraction), seed=cfg.seed, names=("train", "val")
     )
-    for note in whole.notes:
-        ctx.note(note)
-    ctx.note(
-        f"Data: {whole.name}, {len(train):,} training and {len(val):,} validation images "
-        f"(a stratified {1 - cfg.val_fraction:.0%}/{cfg.val_fraction:.0%} split of its training "
-        f"split), {len(whole.classes)} classes; inputs {cfg.image_size}×{cfg.image_size} for "
-        f"the frozen models, {LENET_SIZE}×{LENET_SIZE} for LeNet-5, normalised to [-1, 1]."
+    ctx.describe_data(
+        {"train": train, "valid": val},
+        f"a stratified {1 - cfg.val_fraction:.0%}/{cfg.val_fraction:.0%} split of its training "
+        f"split; inputs {cfg.image_size}×{cfg.image_size} for the frozen models, "
+        f"{LENET_SIZE}×{LENET_SIZE} for LeNet-5, normalised to [-1, 1]",
     )
     histories, rows = {}, []
     fit_settings = {"epochs": cfg.epochs, "batch_size": cfg.batch_size}
@@ -182,45 +199,26 @@ def _row(name: str, history, model, trained: int, seconds: float) -> dict:
     }
 
 
-def _verdict(ctx, rows: list[dict], cfg: Config) -> None:
+def _verdict(ctx: Context, rows: list[dict], cfg: Config) -> None:
+    """Whether the best frozen model's final validation accuracy reached LeNet-5's."""
     frozen = [r for r in rows if r["model"] != BASELINE]
     best = max(frozen, key=lambda r: r["final"]) if frozen else None
     baseline = next((r for r in rows if r["model"] == BASELINE), None)
     if best is None or baseline is None:
+        ctx.verdict(
+            None,
+            "No comparison: the run trained "
+            + ("no frozen model" if best is None else "no LeNet-5 baseline (baseline=false)")
+            + ".",
+        )
         return
-    held = best["final"] >= baseline["final"]
-    ctx.metric("verdict.best_frozen_model", best["model"], headline=True)
-    ctx.metric("verdict.frozen_beats_scratch", held, headline=True)
     text = (
-        f"**Frozen ImageNet features {'beat' if held else 'did not beat'} LeNet-5 trained from "
-        f"scratch at this scale:** the best frozen model, {best['model']}, reached "
-        f"{best['final']:.1%} validation accuracy after {cfg.epochs} epochs; LeNet-5 "
-        f"{baseline['final']:.1%}."
+        f"The best frozen model, {best['model']}, reached {best['final']:.1%} validation "
+        f"accuracy after {cfg.epochs} epochs; LeNet-5 trained from scratch {baseline['final']:.1%}."
     )
     if not best["start"].startswith("ImageNet"):
         text += (
             f" The frozen backbones started from {best['start']}, so this measures random "
             "features, not ImageNet's."
         )
-    ctx.note(text)
-
-
-register(
-    Experiment(
-        id="svhn-transfer",
-        title="SVHN transfer: frozen ImageNet backbones against LeNet-5 from scratch",
-        summary="AlexNet, VGG-16, ResNet-18/50/101 frozen + linear head vs LeNet-5 on SVHN",
-        description=(
-            "Five ImageNet classifiers (AlexNet, VGG-16, ResNet-18, ResNet-50, ResNet-101) keep "
-            "their weights frozen; only a new final Linear(· → 10) is trained on SVHN digits "
-            "(Adam, lr 1e-3, 5 epochs, batch 64; images resized to 224, mean 0.5, std 0.5; a "
-            "75/25 train/validation split). LeNet-5 trained from scratch on the 32×32 digits is "
-            "the baseline. **Question:** do ImageNet features serve digits, and do they beat a "
-            "small network trained for the task?"
-        ),
-        study="C",
-        config=Config,
-        run=run,
-        scales=SCALES,
-    )
-)
+    ctx.verdict(best["final"] >= baseline["final"], text, best_frozen_model=best["model"])

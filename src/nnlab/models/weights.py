@@ -1,4 +1,5 @@
-"""Pretrained ImageNet weights by architecture name: found, verified, loaded strictly.
+"""Pretrained ImageNet weights by architecture name: found, verified, loaded strictly; and the
+model weights inside an nnlab checkpoint (`checkpoint_model`), for weights an earlier run trained.
 
 `pretrained("resnet18", num_classes=7)` builds ResNet-18, loads torchvision's published ImageNet
 weights into it with `strict=True` and gives it a fresh 7-class head. The file is looked for under
@@ -314,3 +315,16 @@ def _fetch(spec: Pretrained, folder: Path, progress: Callable | None) -> Path:
     finally:
         part.unlink(missing_ok=True)
     return final
+
+
+def checkpoint_model(path: Path) -> dict[str, torch.Tensor]:
+    """The model state dict inside an nnlab checkpoint (`ctx.fit`'s `checkpoints/NAME.pt`)."""
+    try:
+        snapshot = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many kinds for a damaged file
+        raise CorruptFileError(
+            f"checkpoint {path} cannot be read ({type(error).__name__}); it is damaged."
+        ) from None
+    if not isinstance(snapshot, dict) or not isinstance(snapshot.get("model"), dict):
+        raise CorruptFileError(f"{path} is not an nnlab checkpoint (no 'model' state dict).")
+    return snapshot["model"]

@@ -147,7 +147,10 @@ def verdict_line(info: dict) -> str | None:
 
 def _what_it_tests(info: dict) -> str | None:
     """The description, then the claim the verdict answers (Markdown)."""
-    parts = [info.get("description") or "", f"**Claim:** {info['claim']}" if info.get("claim") else ""]
+    parts = [
+        info.get("description") or "",
+        f"**Claim:** {info['claim']}" if info.get("claim") else "",
+    ]
     text = "\n\n".join(p.strip() for p in parts if p.strip())
     return text or None
 

@@ -53,6 +53,14 @@ class TensorBoardLog(Callback):
     """
 
     def __init__(self, logdir: str | Path, name: str):
+        self._writer_class = self.check_installed()
+        self.logdir = Path(logdir)
+        self.name = name
+        self._writer = None
+
+    @staticmethod
+    def check_installed() -> type:
+        """torch's SummaryWriter, or a `ConfigError` saying how to install TensorBoard."""
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
@@ -60,10 +68,7 @@ class TensorBoardLog(Callback):
                 "TensorBoard logging needs the tensorboard package: "
                 'pip install "nnlab[tensorboard]" (or drop --tensorboard / NNLAB_TENSORBOARD).'
             ) from None
-        self._writer_class = SummaryWriter
-        self.logdir = Path(logdir)
-        self.name = name
-        self._writer = None
+        return SummaryWriter
 
     def on_evaluate(self, state: FitState, record: dict) -> None:
         if self._writer is None:

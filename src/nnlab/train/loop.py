@@ -62,129 +62,6 @@ class Evaluation:
     head_accuracy: dict[str, float] = field(default_factory=dict)
 
 
-class _Hooks:
-    """The callbacks' hooks per event, run in `Callback.order`; an error names its callback."""
-
-    def __init__(self, callbacks: Sequence[Callback]):
-        ordered = sorted(callbacks, key=lambda cb: cb.order)  # stable: ties keep the given order
-        # only overridden hooks are called: nothing to do per step for the no-op ones
-        self._by_event = {
-            event: [cb for cb in ordered if _overrides(cb, event)] for event in _HOOKS
-        }
-
-    def __call__(self, event: str, *args) -> None:
-        for cb in self._by_event[event]:
-            try:
-                getattr(cb, event)(*args)
-            except BaseException as error:
-                error.add_note(f"(raised in callback {type(cb).__name__} at {event})")
-                raise
-
-
-def _overrides(cb: Callback, event: str) -> bool:
-    return getattr(type(cb), event) is not getattr(Callback, event)
-
-
-class _Loop:
-    """One fit's fixed parts and its loop; what changes lives in the `FitState`."""
-
-    def __init__(
-        self,
-        state: FitState,
-        loader: Batches,
-        val: ImageSet | None,
-        forward: nn.Module,
-        loss: LossFn,
-        eval_transform: Transform | None,
-        eval_batch_size: int,
-        plan: Acceleration,
-        hooks: _Hooks,
-        scheduler_interval: str,
-        heads: Heads | None,
-        accuracy: bool,
-    ):
-        self.state, self.loader, self.val, self.heads = state, loader, val, heads
-        self.accuracy = accuracy
-        self.forward, self.loss, self.plan = forward, loss, plan
-        self.eval_transform, self.eval_batch_size = eval_transform, eval_batch_size
-        self.hooks, self.scheduler_interval = hooks, scheduler_interval
-        self.plateau = isinstance(state.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
-        self.timer = time.perf_counter()
-
-    def run(self) -> None:
-        """Train from `state.step` to the end, or until a callback stops the fit."""
-        state, loader = self.state, self.loader
-        per_epoch = len(loader)
-        state.model.train()
-        self.timer = time.perf_counter()
-        while state.step < state.steps_total and not state.stop:
-            state.epoch = state.step // per_epoch
-            # a resumed fit starts at the epoch's first batch not yet trained
-            for xb, yb in loader.iterate(state.epoch, state.step % per_epoch):
-                self._step(xb, yb)
-                if state.stop or state.evaluates_at(state.step):
-                    self._evaluate()
-                if state.stop or state.step == state.steps_total:
-                    break
-
-    def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
-        state, optimizer = self.state, self.state.optimizer
-        optimizer.zero_grad(set_to_none=True)
-        with self.plan.autocast_context():
-            output = self.forward(self.plan.prepare_input(xb))
-            loss, outputs, targets = apply_loss(self.loss, self.heads, output, yb)
-        loss.backward()
-        self.hooks("after_backward", state)
-        state.loss = loss.detach()
-        main = SINGLE if self.heads is None else self.heads.main
-        state.running.add(state.step + 1, state.loss, outputs[main].detach(), targets[main])
-        state.lr = optimizer.param_groups[0]["lr"]
-        # the CPU checks every step, before the step spoils the weights; CUDA now and then
-        if state.device.type != "cuda" or (state.step + 1) % NAN_CHECK_EVERY == 0:
-            state.check_finite()
-        optimizer.step()
-        state.step += 1
-        if state.scheduler is not None and not self.plateau:
-            at_epoch_end = state.step % state.steps_per_epoch == 0
-            if self.scheduler_interval == "step" or at_epoch_end:
-                state.scheduler.step()
-        self.hooks("on_step_end", state)
-
-    def _evaluate(self) -> None:
-        state = self.state
-        if state.device.type == "cuda":
-            torch.cuda.synchronize(state.device)  # the queued steps belong to the training time
-        state.train_seconds += time.perf_counter() - self.timer
-        state.check_finite()
-        train_loss, train_acc = state.running.take()
-        record = {
-            "step": state.step,
-            "epoch": state.step / state.steps_per_epoch,
-            "train_loss": train_loss,
-        }
-        if self.accuracy:
-            record["train_acc"] = train_acc
-        if self.val is not None:
-            scores = _score(
-                state.model,
-                self.forward,
-                self.val,
-                self.loss,
-                self.eval_batch_size,
-                self.eval_transform,
-                self.plan,
-                self.heads,
-            )
-            record.update(val_loss=scores.loss, val_acc=scores.accuracy)
-            record.update({f"val_acc/{h}": acc for h, acc in scores.head_accuracy.items()})
-        record.update(lr=float(state.lr), seconds=state.train_seconds)
-        state.history.append(record)
-        if self.plateau:  # before the hooks, so a checkpoint holds the stepped scheduler
-            state.scheduler.step(record["val_loss" if self.val is not None else "train_loss"])
-        self.hooks("on_evaluate", state, record)
-        self.timer = time.perf_counter()
-
-
 def fit(
     model: nn.Module,
     train: ImageSet,
@@ -384,6 +261,129 @@ def evaluate(
     head_maps = check_heads(heads, loss, data, None, device)
     data = data.to(device)
     return _score(model, model, data, loss, batch_size, transform, Acceleration(), head_maps)
+
+
+class _Hooks:
+    """The callbacks' hooks per event, run in `Callback.order`; an error names its callback."""
+
+    def __init__(self, callbacks: Sequence[Callback]):
+        ordered = sorted(callbacks, key=lambda cb: cb.order)  # stable: ties keep the given order
+        # only overridden hooks are called: nothing to do per step for the no-op ones
+        self._by_event = {
+            event: [cb for cb in ordered if _overrides(cb, event)] for event in _HOOKS
+        }
+
+    def __call__(self, event: str, *args) -> None:
+        for cb in self._by_event[event]:
+            try:
+                getattr(cb, event)(*args)
+            except BaseException as error:
+                error.add_note(f"(raised in callback {type(cb).__name__} at {event})")
+                raise
+
+
+def _overrides(cb: Callback, event: str) -> bool:
+    return getattr(type(cb), event) is not getattr(Callback, event)
+
+
+class _Loop:
+    """One fit's fixed parts and its loop; what changes lives in the `FitState`."""
+
+    def __init__(
+        self,
+        state: FitState,
+        loader: Batches,
+        val: ImageSet | None,
+        forward: nn.Module,
+        loss: LossFn,
+        eval_transform: Transform | None,
+        eval_batch_size: int,
+        plan: Acceleration,
+        hooks: _Hooks,
+        scheduler_interval: str,
+        heads: Heads | None,
+        accuracy: bool,
+    ):
+        self.state, self.loader, self.val, self.heads = state, loader, val, heads
+        self.accuracy = accuracy
+        self.forward, self.loss, self.plan = forward, loss, plan
+        self.eval_transform, self.eval_batch_size = eval_transform, eval_batch_size
+        self.hooks, self.scheduler_interval = hooks, scheduler_interval
+        self.plateau = isinstance(state.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+        self.timer = time.perf_counter()
+
+    def run(self) -> None:
+        """Train from `state.step` to the end, or until a callback stops the fit."""
+        state, loader = self.state, self.loader
+        per_epoch = len(loader)
+        state.model.train()
+        self.timer = time.perf_counter()
+        while state.step < state.steps_total and not state.stop:
+            state.epoch = state.step // per_epoch
+            # a resumed fit starts at the epoch's first batch not yet trained
+            for xb, yb in loader.iterate(state.epoch, state.step % per_epoch):
+                self._step(xb, yb)
+                if state.stop or state.evaluates_at(state.step):
+                    self._evaluate()
+                if state.stop or state.step == state.steps_total:
+                    break
+
+    def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        state, optimizer = self.state, self.state.optimizer
+        optimizer.zero_grad(set_to_none=True)
+        with self.plan.autocast_context():
+            output = self.forward(self.plan.prepare_input(xb))
+            loss, outputs, targets = apply_loss(self.loss, self.heads, output, yb)
+        loss.backward()
+        self.hooks("after_backward", state)
+        state.loss = loss.detach()
+        main = SINGLE if self.heads is None else self.heads.main
+        state.running.add(state.step + 1, state.loss, outputs[main].detach(), targets[main])
+        state.lr = optimizer.param_groups[0]["lr"]
+        # the CPU checks every step, before the step spoils the weights; CUDA now and then
+        if state.device.type != "cuda" or (state.step + 1) % NAN_CHECK_EVERY == 0:
+            state.check_finite()
+        optimizer.step()
+        state.step += 1
+        if state.scheduler is not None and not self.plateau:
+            at_epoch_end = state.step % state.steps_per_epoch == 0
+            if self.scheduler_interval == "step" or at_epoch_end:
+                state.scheduler.step()
+        self.hooks("on_step_end", state)
+
+    def _evaluate(self) -> None:
+        state = self.state
+        if state.device.type == "cuda":
+            torch.cuda.synchronize(state.device)  # the queued steps belong to the training time
+        state.train_seconds += time.perf_counter() - self.timer
+        state.check_finite()
+        train_loss, train_acc = state.running.take()
+        record = {
+            "step": state.step,
+            "epoch": state.step / state.steps_per_epoch,
+            "train_loss": train_loss,
+        }
+        if self.accuracy:
+            record["train_acc"] = train_acc
+        if self.val is not None:
+            scores = _score(
+                state.model,
+                self.forward,
+                self.val,
+                self.loss,
+                self.eval_batch_size,
+                self.eval_transform,
+                self.plan,
+                self.heads,
+            )
+            record.update(val_loss=scores.loss, val_acc=scores.accuracy)
+            record.update({f"val_acc/{h}": acc for h, acc in scores.head_accuracy.items()})
+        record.update(lr=float(state.lr), seconds=state.train_seconds)
+        state.history.append(record)
+        if self.plateau:  # before the hooks, so a checkpoint holds the stepped scheduler
+            state.scheduler.step(record["val_loss" if self.val is not None else "train_loss"])
+        self.hooks("on_evaluate", state, record)
+        self.timer = time.perf_counter()
 
 
 def _score(
