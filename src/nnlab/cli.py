@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # --help and --version print, then exit 0
             return int(exc.code or 0)
+        args.argv = list(sys.argv[1:] if argv is None else argv)
         return args.run(args)
     except NnlabError as exc:
         print(f"nnlab: error: {exc}", file=sys.stderr)
@@ -451,6 +452,19 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         help="torch and BLAS threads of this run (default: torch's, one per core)",
     )
     parser.add_argument(
+        "--nproc",
+        type=_positive_int,
+        metavar="N",
+        help="train over N processes on this machine (torchrun, DistributedDataParallel: one "
+        "GPU each, or gloo on the CPU); under torchrun itself, leave it out",
+    )
+    parser.add_argument(
+        "--sync-bn",
+        action="store_true",
+        help="over several processes, BatchNorm over the whole batch (SyncBatchNorm, CUDA "
+        "only); default: each rank's part",
+    )
+    parser.add_argument(
         "--tensorboard",
         action="store_true",
         help="also write TensorBoard event files under each run folder (needs nnlab[tensorboard]"
@@ -472,29 +486,55 @@ def _positive_int(text: str) -> int:
 
 
 def _speed(args: argparse.Namespace):
-    """The `Speed` that --precision and --compile ask for."""
+    """The `Speed` that --precision, --compile and --sync-bn ask for."""
     from nnlab.train import Speed
 
-    return Speed(precision=args.precision, compile=args.compile)
+    return Speed(precision=args.precision, compile=args.compile, sync_bn=args.sync_bn)
 
 
 def _run(args: argparse.Namespace) -> int:
     from nnlab.train import thread_limit
+    from nnlab.train.distributed import join, launched_by_torchrun, leave
 
+    if args.nproc and not launched_by_torchrun():
+        return _torchrun(args)
+    if launched_by_torchrun() and args.all:
+        raise ConfigError(
+            "--all does not run under torchrun / --nproc; run the experiments one by one "
+            "(`nnlab run ID --nproc N`)."
+        )
     if args.tensorboard:
         from nnlab.train import TensorBoardLog
 
         TensorBoardLog.check_installed()
         os.environ["NNLAB_TENSORBOARD"] = "1"  # read by every run's Context, book runs too
-    with thread_limit(args.threads):
-        return _run_limited(args)
+    ranks = join(args.device)
+    try:
+        with thread_limit(args.threads):
+            return _run_limited(args, quiet=not ranks.is_main)
+    finally:
+        leave()
 
 
-def _run_limited(args: argparse.Namespace) -> int:
-    """`nnlab run`, within the --threads limit."""
+def _torchrun(args: argparse.Namespace) -> int:
+    """`nnlab run ... --nproc N`: the same command again under torchrun, N processes here."""
+    import subprocess
+
+    argv, value_next = [], False
+    for arg in args.argv:  # the command without its --nproc N
+        if not value_next and arg != "--nproc" and not arg.startswith("--nproc="):
+            argv.append(arg)
+        value_next = arg == "--nproc"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc_per_node={args.nproc}", "-m", "nnlab", *argv]  # fmt: skip
+    return subprocess.run(command).returncode
+
+
+def _run_limited(args: argparse.Namespace, quiet: bool) -> int:
+    """`nnlab run`, within the --threads limit; `quiet` on ranks other than 0 of torchrun."""
     from nnlab.experiments import parse_assignments, resume_experiment, run_experiment
 
-    progress = _console(stderr=True)
+    progress = None if quiet else _console(stderr=True)
     if args.all:
         return _run_all(args, progress)
     try:
@@ -532,6 +572,8 @@ def _run_limited(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("nnlab: interrupted", file=sys.stderr)
         return 130
+    if quiet or ctx is None:
+        return 0
     console = _console()
     for title, rows in ctx.tables:
         console.print(_result_table(title, rows))

@@ -26,6 +26,9 @@ class Batches:
     ----------
     epoch : int
         The epoch the next `iter()` uses (then adds one); set it to resume mid-run.
+    part : (int, int)
+        (rank, ranks): yield only this rank's contiguous part of each batch, so `ranks`
+        processes together see exactly the batches of one; (0, 1) is the whole batch.
     """
 
     imageset: ImageSet
@@ -35,6 +38,7 @@ class Batches:
     drop_last: bool = False
     transform: Transform | None = None
     epoch: int = 0
+    part: tuple[int, int] = (0, 1)
 
     def __post_init__(self):
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int):
@@ -52,6 +56,10 @@ class Batches:
         """Number of batches in one epoch."""
         n, b = len(self.imageset.y), self.batch_size
         return n // b if self.drop_last else -(-n // b)
+
+    def global_size(self, index: int) -> int:
+        """Images in batch `index` of an epoch, over all the ranks' parts together."""
+        return min(self.batch_size, len(self.imageset.y) - index * self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         epoch_batches = self.iterate(self.epoch)
@@ -81,11 +89,17 @@ class Batches:
         self, order: torch.Tensor | None, first: int
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         x, y, b = self.imageset.x, self.imageset.y, self.batch_size
+        rank, ranks = self.part
         for start in range(first * b, len(self) * b, b):
-            if order is None:  # in order: slices are views, no copy
-                xb, yb = x[start : start + b], y[start : start + b]
+            if ranks > 1:  # this rank's contiguous share of the batch
+                begin, end = part_bounds(min(b, len(y) - start), rank, ranks)
+                start, stop = start + begin, start + end
             else:
-                index = order[start : start + b]
+                stop = start + b
+            if order is None:  # in order: slices are views, no copy
+                xb, yb = x[start:stop], y[start:stop]
+            else:
+                index = order[start:stop]
                 xb, yb = x[index], y[index]
             yield (xb if self.transform is None else self.transform(xb)), yb
 
@@ -124,6 +138,14 @@ def batches(
         shuffle or transform, x and y are views into the set: do not write into them.
     """
     return Batches(imageset, batch_size, shuffle, seed, drop_last, transform)
+
+
+def part_bounds(n: int, rank: int, ranks: int) -> tuple[int, int]:
+    """[begin, end) of rank's contiguous part of n items split `ranks` ways (as
+    `torch.tensor_split`: the first n % ranks parts one longer)."""
+    base, extra = divmod(n, ranks)
+    begin = rank * base + min(rank, extra)
+    return begin, begin + base + (rank < extra)
 
 
 def _epoch_seed(seed: int, epoch: int) -> int:

@@ -67,6 +67,9 @@ class Experiment:
     claim : str, optional
         The one sentence the run's verdict (`ctx.verdict`) says held or not; None where the
         study states no claim.
+    distributed : bool
+        Its fits spread over the processes of `torchrun` / `--nproc`; False for an experiment
+        that trains no torch model (NumPy, scikit-learn), which runs on rank 0 alone.
     """
 
     id: str
@@ -78,6 +81,7 @@ class Experiment:
     run: Callable[[Any, Any], None]
     scales: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     claim: str | None = None
+    distributed: bool = True
 
     @property
     def study_title(self) -> str:
@@ -102,6 +106,7 @@ def experiment(
     claim: str | None,
     description: str,
     scales: Mapping[str, Mapping[str, Any]] | None = None,
+    distributed: bool = True,
 ) -> Callable:
     """Register the decorated `run(cfg: Config, ctx: Context)` as experiment `id`.
 
@@ -127,6 +132,7 @@ def experiment(
                 run=run,
                 scales=scales or {},
                 claim=claim,
+                distributed=distributed,
             )
         )
         return run

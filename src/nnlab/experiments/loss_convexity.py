@@ -158,6 +158,7 @@ def loss_and_grad(
         "grid of starts, counting the distinct loss levels where it ends."
     ),
     scales=SCALES,
+    distributed=False,
 )
 def run(cfg: Config, ctx: Context) -> None:
     """Surfaces, curvature along lines, and gradient descent from many starts, per case."""

@@ -78,6 +78,7 @@ SCALES = {"smoke": {"dataset": "digits", "images": None}, "quick": {}}
         "every one of the 45 digit pairs, scored on the pair's own images."
     ),
     scales=SCALES,
+    distributed=False,
 )
 def run(cfg: Config, ctx: Context) -> None:
     """Project to 2-D, describe each class, and score a linear SVM per class pair."""

@@ -100,6 +100,7 @@ SCALES = {
         "scikit-learn's Perceptron, trained on the same images, is the reference."
     ),
     scales=SCALES,
+    distributed=False,
 )
 def run(cfg: Config, ctx: Context) -> None:
     """Train one perceptron per pair; report curves, weight images and accuracies."""

@@ -21,8 +21,9 @@ from nnlab.errors import ConfigError, MissingDataError, NnlabError
 from nnlab.experiments.catalog import EXPERIMENTS, Experiment
 from nnlab.experiments.config import ExperimentConfig, read_settings_file, resolve
 from nnlab.experiments.context import Context
-from nnlab.runs import Run
+from nnlab.runs import Run, ShadowRun
 from nnlab.train import DEFAULT_SPEED, Speed, resolve_device
+from nnlab.train.distributed import leave, share, world
 
 
 def default_runs_dir() -> Path:
@@ -40,7 +41,7 @@ def run_experiment(
     console: Any = None,
     speed: Speed = DEFAULT_SPEED,
     settings_file: str | Path | None = None,
-) -> Context:
+) -> Context | None:
     """Run one experiment and write its run folder.
 
     Parameters
@@ -65,8 +66,9 @@ def run_experiment(
 
     Returns
     -------
-    Context
-        The finished run's context: `.run` (folder, metrics) and `.tables`.
+    Context or None
+        The finished run's context: `.run` (folder, metrics) and `.tables`. None on the ranks
+        other than 0 of an experiment that runs on rank 0 alone (under torchrun).
     """
     return execute(
         *create_run(
@@ -85,7 +87,10 @@ def create_run(
     speed: Speed,
     settings_file: str | Path | None = None,
 ) -> tuple[Experiment, ExperimentConfig, Context]:
-    """The settings, run folder and context of a new run (as `run_experiment`), not yet run."""
+    """The settings, run folder and context of a new run (as `run_experiment`), not yet run.
+
+    Over several processes rank 0 makes the folder and the others get its `ShadowRun`.
+    """
     experiment = EXPERIMENTS.get(experiment_id)
     file = (
         None if settings_file is None else (str(settings_file), read_settings_file(settings_file))
@@ -93,18 +98,37 @@ def create_run(
     cfg = resolve(experiment.config, scale, experiment.scales, overrides, file=file)
     check_dataset(getattr(cfg, "dataset", ""))
     dev = resolve_device(device)
-    run = Run.create(
-        runs_dir or default_runs_dir(),
-        experiment.id,
-        asdict(cfg),
-        title=experiment.title,
-        description=experiment.description,
-        claim=experiment.claim,
-        scale=scale,
-        device=describe_device(dev),
+    run = _on_rank_zero(
+        lambda: Run.create(
+            runs_dir or default_runs_dir(),
+            experiment.id,
+            asdict(cfg),
+            title=experiment.title,
+            description=experiment.description,
+            claim=experiment.claim,
+            scale=scale,
+            device=describe_device(dev),
+        )
     )
     ctx = Context(run, device=dev, seed=cfg.seed, scale=scale, console=console, speed=speed)
     return experiment, cfg, ctx
+
+
+def _on_rank_zero(make_run) -> Run:
+    """`make_run()` on rank 0 (or the one process); the other ranks get its `ShadowRun`."""
+    ranks = world()
+    if not ranks.distributed:
+        return make_run()
+    run, made = None, None
+    try:
+        if ranks.is_main:
+            run = make_run()
+            made = str(run.path)
+    finally:  # the other ranks wait for the path, also when rank 0 could not make the run
+        made = share(made)
+    if made is None:
+        raise NnlabError("rank 0 could not open the run folder; see its error.")
+    return run if ranks.is_main else ShadowRun(Path(made))
 
 
 def resume_experiment(
@@ -114,7 +138,7 @@ def resume_experiment(
     runs_dir: Path | None = None,
     console: Any = None,
     speed: Speed = DEFAULT_SPEED,
-) -> Context:
+) -> Context | None:
     """Continue an interrupted or failed run in its own folder, with its own settings.
 
     The experiment runs again from the top; every model it trains picks up from its checkpoint,
@@ -143,7 +167,7 @@ def reopen_run(
     run_ref: str, device: str | None, runs_dir: Path | None, console: Any, speed: Speed
 ) -> tuple[Experiment, ExperimentConfig, Context]:
     """The experiment, settings and context of an interrupted or failed run, not yet resumed."""
-    run = Run.open(run_ref, runs_dir or default_runs_dir())
+    run = _on_rank_zero(lambda: Run.open(run_ref, runs_dir or default_runs_dir()))
     experiment = EXPERIMENTS.get(run.experiment)
     scale = json.loads((run.path / "run.json").read_text())["scale"]
     try:
@@ -164,8 +188,30 @@ def reopen_run(
     return experiment, cfg, ctx
 
 
-def execute(experiment: Experiment, cfg: ExperimentConfig, ctx: Context) -> Context:
-    """Do a created run's work; it ends done, failed (re-raised) or interrupted (re-raised)."""
+def execute(experiment: Experiment, cfg: ExperimentConfig, ctx: Context) -> Context | None:
+    """Do a created run's work; it ends done, failed (re-raised) or interrupted (re-raised).
+
+    Over several processes every rank runs the experiment, its fits spread over all of them;
+    an experiment that trains no torch model runs on rank 0 alone (the others return None).
+    """
+    ranks = world()
+    if ranks.distributed and not experiment.distributed:
+        leave()  # rank 0 goes on as a single process; the others have nothing to do
+        if not ranks.is_main:
+            return None
+        ctx.notice(
+            f"{experiment.id} trains no torch model through fit (NumPy / scikit-learn work), "
+            f"so it ran on rank 0 alone; the other {ranks.size - 1} process(es) idled."
+        )
+    elif ranks.distributed:
+        ctx.run.fact(
+            "processes",
+            {
+                "count": ranks.size,
+                "backend": torch.distributed.get_backend(),
+                "batchnorm": "synchronised (SyncBatchNorm)" if ctx.speed.sync_bn else "per rank",
+            },
+        )
     run, scale = ctx.run, ctx.scale
     changes = _changes_from_study(experiment, cfg)
     if changes and scale != "full":

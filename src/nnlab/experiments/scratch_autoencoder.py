@@ -92,6 +92,7 @@ SCALES = {
         "training image."
     ),
     scales=SCALES,
+    distributed=False,
 )
 def run(cfg: Config, ctx: Context) -> None:
     """Train the autoencoder, show reconstructions, and score them by PSNR."""

@@ -122,6 +122,7 @@ SCALES = {
         "finite differences."
     ),
     scales=SCALES,
+    distributed=False,
 )
 def run(cfg: Config, ctx: Context) -> None:
     """Train at each learning rate, test the best, show its weights and check its gradients."""

@@ -130,6 +130,7 @@ LABELS = {"softmax": "softmax regression", "binary": "binary logistic regression
         "model on raw pixels does."
     ),
     scales=SCALES,
+    distributed=False,
 )
 def run(cfg: Config, ctx: Context) -> None:
     """Train both linear models under every combination of settings; compare the curves."""

@@ -7,7 +7,7 @@ metrics.json and the reports. `write_index_html` links every report from `runs/i
 This package knows nothing of torch: figures are matplotlib Figures, values plain numbers.
 """
 
-from nnlab.runs.folder import Run
+from nnlab.runs.folder import Run, ShadowRun
 from nnlab.runs.index import RunIndex, RunRecord
 from nnlab.runs.machine import git_revision, machine_facts
 from nnlab.runs.report import BookEntry, write_book_html, write_index_html
@@ -15,6 +15,7 @@ from nnlab.runs.report import BookEntry, write_book_html, write_index_html
 __all__ = [
     "BookEntry",
     "Run",
+    "ShadowRun",
     "RunIndex",
     "RunRecord",
     "git_revision",

@@ -439,3 +439,51 @@ def _read_json(path: Path) -> dict:
     if not isinstance(value, dict):
         raise CorruptFileError(f"{path} should hold a JSON object; start a new run instead.")
     return value
+
+
+class ShadowRun(Run):
+    """Another rank's view of rank 0's run folder, in a run over several processes.
+
+    It knows the folder, so every rank's fits resume from the same checkpoints, but it writes
+    nothing: tables, figures, metrics, notes and the report are rank 0's. Figures handed to it
+    are closed.
+    """
+
+    def __init__(self, path: Path):
+        path = Path(path)
+        info, config = _read_json(path / "run.json"), _read_json(path / "config.json")
+        self.path, self.runs_dir, self.id = path, path.parent, path.name
+        self.experiment, self.config, self._info = info["experiment"], config, info
+        self._metrics: dict = {}
+
+    def table(self, name: str, rows: Sequence[Mapping], *, title: str | None = None) -> None:
+        """Recorded by rank 0."""
+
+    def figure(self, name: str, fig, *, caption: str | None = None) -> None:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+    def metric(self, name: str, value, *, headline: bool = False) -> None:
+        """Recorded by rank 0."""
+
+    def note(self, markdown: str) -> None:
+        """Recorded by rank 0."""
+
+    def notice(self, text: str) -> None:
+        """Recorded by rank 0."""
+
+    def fact(self, key: str, value) -> None:
+        """Recorded by rank 0."""
+
+    def checkpoint_path(self, name: str) -> Path:
+        return self.path / "checkpoints" / f"{name}.pt"
+
+    def history_path(self, name: str) -> Path:
+        return self.path / "histories" / f"{name}.csv"
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        """Rank 0 finishes the run."""
+
+    def abandon(self, error: str) -> None:
+        """Rank 0 records the failure."""

@@ -180,6 +180,16 @@ def _precision(facts: dict | None) -> str | None:
     return f"{used} (--precision {facts.get('policy', 'auto')})"
 
 
+def _processes(facts: dict | None) -> str | None:
+    """ "2 (DistributedDataParallel over gloo; BatchNorm per rank)" for a run under torchrun."""
+    if not facts:
+        return None
+    return (
+        f"{facts['count']} (DistributedDataParallel over {facts['backend']}; "
+        f"BatchNorm {facts['batchnorm']})"
+    )
+
+
 def _run_rows(info: dict) -> list[tuple[str, str]]:
     """The "Run" section: (label, value) pairs, empty values left out."""
     machine = info.get("machine") or {}
@@ -198,6 +208,7 @@ def _run_rows(info: dict) -> list[tuple[str, str]]:
         ("Duration", format_duration(info.get("seconds"))),
         ("Device", info.get("device")),
         ("Precision", _precision(info.get("precision"))),
+        ("Processes", _processes(info.get("processes"))),
         ("Host", info.get("host")),
         ("Process id", info.get("pid")),
         ("Platform", machine.get("platform")),

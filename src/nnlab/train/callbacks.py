@@ -183,6 +183,7 @@ class Checkpoint(Callback):
     """
 
     order = 100
+    main_rank_only = True  # every rank resumes from the file; rank 0 alone writes it
 
     def __init__(self, path: str | Path, every: int | None = None):
         if every is not None:
@@ -261,7 +262,7 @@ class Checkpoint(Callback):
 
 
 class ProgressBar(Callback):
-    """Show a fit's progress on the console.
+    """Show a fit's progress on the console (rank 0's, in a fit over several processes).
 
     On a terminal: a live bar with the label, epoch, step/total, loss and images/s. Otherwise (a
     log file, CI): one plain line per evaluation with the label, epoch, step, train and val loss
@@ -276,6 +277,7 @@ class ProgressBar(Callback):
     """
 
     refresh_seconds = 0.5  # how often the bar reads the loss (a host sync on CUDA)
+    main_rank_only = True
 
     def __init__(self, label: str = "", console: Console | None = None):
         self.label, self.console = label, console

@@ -139,10 +139,14 @@ class Speed:
     compile : bool or None
         Train through `torch.compile`: True or False; None leaves it to the plan (on CUDA for
         fits of `COMPILE_MIN_STEPS` steps or more; never on the CPU, where it measured slower).
+    sync_bn : bool
+        In a fit over several processes, BatchNorm statistics over the whole global batch
+        (SyncBatchNorm, CUDA only) rather than over each rank's part (`--sync-bn`).
     """
 
     precision: str = "auto"
     compile: bool | None = None
+    sync_bn: bool = False
 
     def __post_init__(self):
         resolve_precision(self.precision, torch.device("cpu"))  # a bad name is refused here

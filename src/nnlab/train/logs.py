@@ -26,6 +26,8 @@ class HistoryLog(Callback):
     (per-head accuracies, grad_norm, ...) and seconds last. The file is replaced atomically.
     """
 
+    main_rank_only = True
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
@@ -51,6 +53,8 @@ class TensorBoardLog(Callback):
     Needs the `tensorboard` package (`pip install "nnlab[tensorboard]"`); the writer is opened
     at the first evaluation and closed when the fit ends or stops.
     """
+
+    main_rank_only = True
 
     def __init__(self, logdir: str | Path, name: str):
         self._writer_class = self.check_installed()

@@ -12,7 +12,7 @@ and the history gets the accuracy of every head besides the first head's `val_ac
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -24,6 +24,7 @@ from nnlab.data.pipeline import Batches, Transform
 from nnlab.errors import ConfigError
 from nnlab.train.callbacks import Checkpoint, check_positive_int
 from nnlab.train.device import Acceleration, Speed, resolve_device
+from nnlab.train.distributed import World, all_sum, gather, shard, world
 from nnlab.train.heads import SINGLE, Heads, LabelMap, LossFn, apply_loss, check_heads
 from nnlab.train.state import Callback, FitState, History
 
@@ -85,8 +86,15 @@ def fit(
     compile: bool | None = None,
     heads: Mapping[str, LabelMap] | None = None,
     accuracy: bool = True,
+    sync_bn: bool = False,
 ) -> History:
     """Train `model` on `train` with `optimizer`, evaluating now and then; the one training loop.
+
+    Under torchrun (a joined process group, `nnlab.train.distributed.join`) the fit is
+    DistributedDataParallel: each rank trains on its contiguous part of every global batch
+    (the batches and their seeded order are those of one process), gradients are averaged so
+    that each step is the one-process step on the whole batch, evaluations are split across
+    the ranks and summed, and only rank 0 writes checkpoints and logs.
 
     Parameters
     ----------
@@ -135,6 +143,9 @@ def fit(
     accuracy : bool
         Record `train_acc` (argmax of the output against the label); False for a model whose
         output is not class scores, e.g. an embedding trained with the triplet loss.
+    sync_bn : bool
+        Over several processes: BatchNorm normalises with the whole global batch's statistics
+        (SyncBatchNorm, CUDA only) instead of each rank's part. No effect in one process.
 
     Returns
     -------
@@ -148,9 +159,14 @@ def fit(
     )
     callbacks = _check_callbacks(callbacks)
     device = resolve_device(device)
+    ranks = world()
+    _check_ranks(ranks, batch_size, sync_bn, device)
     head_maps = check_heads(heads, loss, train, val, device)
+    if sync_bn and ranks.distributed:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model.to(device)
-    lone_last = len(train) > batch_size and len(train) % batch_size == 1
+    # BatchNorm cannot train on one image per rank: a last batch that small is left out
+    lone_last = len(train) > batch_size and 0 < len(train) % batch_size < 2 * ranks.size
     loader = batches(
         train.to(device),
         batch_size,
@@ -159,6 +175,7 @@ def fit(
         transform=transform,
         drop_last=lone_last,
     )
+    loader.part = (ranks.rank, ranks.size)
     per_epoch = len(loader)
     steps_total = steps if steps is not None else epochs * per_epoch
     # what a checkpoint must share with this fit to be resumed by it
@@ -194,7 +211,7 @@ def fit(
             state,
             loader,
             val=None if val is None else val.to(device),
-            forward=plan.prepare_model(model),
+            forward=_replicated(plan.prepare_model(model), ranks, device),
             loss=loss,
             eval_transform=transform if eval_transform is None else eval_transform,
             eval_batch_size=eval_batch_size,
@@ -268,6 +285,8 @@ class _Hooks:
 
     def __init__(self, callbacks: Sequence[Callback]):
         ordered = sorted(callbacks, key=lambda cb: cb.order)  # stable: ties keep the given order
+        if not world().is_main:
+            ordered = [cb for cb in ordered if not cb.main_rank_only]
         # only overridden hooks are called: nothing to do per step for the no-op ones
         self._by_event = {
             event: [cb for cb in ordered if _overrides(cb, event)] for event in _HOOKS
@@ -305,6 +324,7 @@ class _Loop:
         accuracy: bool,
     ):
         self.state, self.loader, self.val, self.heads = state, loader, val, heads
+        self.ranks = world()
         self.accuracy = accuracy
         self.forward, self.loss, self.plan = forward, loss, plan
         self.eval_transform, self.eval_batch_size = eval_transform, eval_batch_size
@@ -322,23 +342,33 @@ class _Loop:
             state.epoch = state.step // per_epoch
             # a resumed fit starts at the epoch's first batch not yet trained
             for xb, yb in loader.iterate(state.epoch, state.step % per_epoch):
-                self._step(xb, yb)
+                self._step(xb, yb, self.loader.global_size(state.step % per_epoch))
                 if state.stop or state.evaluates_at(state.step):
                     self._evaluate()
                 if state.stop or state.step == state.steps_total:
                     break
 
-    def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+    def _step(self, xb: torch.Tensor, yb: torch.Tensor, global_size: int) -> None:
+        """One optimizer step on a batch (this rank's part of a batch of `global_size`)."""
         state, optimizer = self.state, self.state.optimizer
         optimizer.zero_grad(set_to_none=True)
         with self.plan.autocast_context():
             output = self.forward(self.plan.prepare_input(xb))
             loss, outputs, targets = apply_loss(self.loss, self.heads, output, yb)
-        loss.backward()
+        ranks = self.ranks.size
+        # DDP averages the ranks' gradients; weighting each part's mean loss by its share of
+        # the batch makes that average the gradient of the whole batch's mean loss
+        (loss * (len(yb) * ranks / global_size) if ranks > 1 else loss).backward()
         self.hooks("after_backward", state)
-        state.loss = loss.detach()
         main = SINGLE if self.heads is None else self.heads.main
-        state.running.add(state.step + 1, state.loss, outputs[main].detach(), targets[main])
+        if ranks > 1:
+            correct = (outputs[main].detach().argmax(1) == targets[main]).sum()
+            sums = all_sum(torch.stack([loss.detach().double() * len(yb), correct.double()]))
+            state.loss = (sums[0] / global_size).float()
+            state.running.add_sums(state.step + 1, state.loss, sums[0], sums[1], global_size)
+        else:
+            state.loss = loss.detach()
+            state.running.add(state.step + 1, state.loss, outputs[main].detach(), targets[main])
         state.lr = optimizer.param_groups[0]["lr"]
         # the CPU checks every step, before the step spoils the weights; CUDA now and then
         if state.device.type != "cuda" or (state.step + 1) % NAN_CHECK_EVERY == 0:
@@ -400,6 +430,10 @@ def _score(
     was_training = model.training
     model.eval()
     names = [SINGLE] if heads is None else list(heads.maps)
+    n = len(data)
+    if world().distributed:  # each rank scores its contiguous part; the sums are reduced
+        part = shard(n)
+        data = replace(data, x=data.x[part], y=data.y[part])
     try:
         with torch.inference_mode():
             total = torch.zeros((), dtype=torch.float64, device=data.device)
@@ -417,14 +451,39 @@ def _score(
                         predictions.append(predicted)
     finally:
         model.train(was_training)
-    n = len(data)
-    accuracy = {h: c.item() / n for h, c in correct.items()}
+    all_sum(total)
+    accuracy = {h: all_sum(c).item() / n for h, c in correct.items()}
+    predicted = torch.cat(predictions) if predictions else torch.zeros(0, dtype=torch.int64)
     return Evaluation(
         total.item() / n,
         accuracy[names[0]],
-        torch.cat(predictions).cpu(),
+        gather(predicted.to(data.device)).cpu(),
         {} if heads is None else accuracy,
     )
+
+
+def _replicated(forward: nn.Module, ranks: World, device: torch.device) -> nn.Module:
+    """`forward` as a DistributedDataParallel replica when the fit runs over several ranks."""
+    if not ranks.distributed:
+        return forward
+    ids = [device.index if device.index is not None else 0] if device.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(forward, device_ids=ids)
+
+
+def _check_ranks(ranks: World, batch_size: int, sync_bn: bool, device: torch.device) -> None:
+    """Refuse what a fit over several ranks cannot do, naming the setting."""
+    if not ranks.distributed:
+        return
+    if batch_size < 2 * ranks.size:
+        raise ConfigError(
+            f"batch_size {batch_size} over {ranks.size} processes leaves fewer than 2 images "
+            f"per rank; use a batch of at least {2 * ranks.size} or fewer processes."
+        )
+    if sync_bn and device.type != "cuda":
+        raise ConfigError(
+            "--sync-bn (SyncBatchNorm) works on CUDA only; on the CPU each rank's BatchNorm "
+            "uses its own part of the batch. Drop --sync-bn or run on GPUs."
+        )
 
 
 def _check_settings(

@@ -27,9 +27,14 @@ class Callback:
     order : int
         Callbacks run in increasing `order`, ties in the order given. `Checkpoint` has 100, so it
         saves after the others have updated their state.
+    main_rank_only : bool
+        In a fit over several processes, only rank 0 runs this callback's hooks: those that
+        write files or print (checkpoints, logs, progress). Callbacks that steer the fit
+        (early stopping, clipping) run on every rank, on the same reduced numbers.
     """
 
     order = 0
+    main_rank_only = False
 
     def on_fit_start(self, state: FitState) -> None:
         """Before the first step; a checkpoint being resumed is restored after this hook."""
@@ -141,9 +146,21 @@ class _Running:
 
     def add(self, step: int, loss: torch.Tensor, output: torch.Tensor, y: torch.Tensor) -> None:
         """Count one batch: its mean loss (scalar), output [B, K] and labels [B]."""
-        self.loss_sum += loss.double() * len(y)
-        self.correct += (output.argmax(1) == y).sum()
-        self.seen += len(y)
+        self.add_sums(step, loss, loss.double() * len(y), (output.argmax(1) == y).sum(), len(y))
+
+    def add_sums(
+        self,
+        step: int,
+        loss: torch.Tensor,
+        loss_sum: torch.Tensor,
+        correct: torch.Tensor,
+        seen: int,
+    ) -> None:
+        """Count one batch by its totals (over every rank's part, in a distributed fit): mean
+        loss (scalar), summed loss, correct predictions and images."""
+        self.loss_sum += loss_sum
+        self.correct += correct.to(self.correct.dtype)
+        self.seen += seen
         new_bad = ~torch.isfinite(loss) & (self.first_bad == 0)
         self.first_bad = torch.where(new_bad, step, self.first_bad)
         self.bad_value = torch.where(new_bad, loss.float(), self.bad_value)
