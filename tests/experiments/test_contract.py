@@ -122,7 +122,7 @@ def test_every_experiment_module_is_discovered_and_none_imports_another():
 
 def test_context_fit_has_fits_signature():
     """Context.fit is fit with a name first and the run's device: same parameters, same
-    defaults (but seed / precision, which default to the run's), same kinds."""
+    defaults (but seed / precision / sync_bn, which default to the run's), same kinds."""
     ours = inspect.signature(Context.fit).parameters
     theirs = inspect.signature(fit).parameters
     assert list(ours) == ["self", "name", *[p for p in theirs if p != "device"]]
@@ -131,7 +131,7 @@ def test_context_fit_has_fits_signature():
             continue
         mine = ours[name]
         assert mine.kind == param.kind, name
-        if name not in ("seed", "precision"):
+        if name not in ("seed", "precision", "sync_bn"):
             assert mine.default == param.default, name
 
 

@@ -243,6 +243,7 @@ class Context:
         compile: bool | None = None,
         heads: Mapping[str, LabelMap] | None = None,
         accuracy: bool = True,
+        sync_bn: bool | None = None,
     ) -> History:
         """`nnlab.train.fit` on the run's device, with a progress display, a checkpoint and a
         history CSV.
@@ -255,8 +256,8 @@ class Context:
             per evaluation; with TensorBoard on, also events under `tensorboard/NAME/`).
         seed : int, optional
             The batch order's seed; default: derived from the run's seed and `name`.
-        precision, compile : optional
-            Default: the run's (`--precision`, `--compile`).
+        precision, compile, sync_bn : optional
+            Default: the run's (`--precision`, `--compile`, `--sync-bn`).
         model, train, val, and the others
             As for `nnlab.train.fit`; `callbacks` run before the run's own.
         """
@@ -290,6 +291,7 @@ class Context:
             compile=self.speed.compile if compile is None else compile,
             heads=heads,
             accuracy=accuracy,
+            sync_bn=self.speed.sync_bn if sync_bn is None else sync_bn,
         )
         self.precisions[name] = history.precision
         self.run.fact("precision", {"policy": precision, "fits": self.precisions})
