@@ -1,6 +1,7 @@
 """The experiment kit: declared settings (ranges, widths, settings files), the one verdict, the
 data sentence, and a run that ends without a verdict."""
 
+import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,7 +193,8 @@ def test_run_config_flag_reads_the_file_and_refuses_it_with_resume(fake, tmp_pat
 
 
 def test_the_template_is_a_working_experiment(monkeypatch, tmp_path):
-    """experiments/_template.py, imported as a new module, runs and keeps the contract."""
+    """experiments/_template.py, imported as a new module, runs and keeps the contract; with
+    NNLAB_TENSORBOARD set its fit also writes TensorBoard events of the same history."""
     import importlib.util
 
     import nnlab.experiments as package
@@ -201,11 +203,23 @@ def test_the_template_is_a_working_experiment(monkeypatch, tmp_path):
     path = Path(package.__path__[0]) / "_template.py"
     spec = importlib.util.spec_from_file_location("nnlab_template_copy", path)
     spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    tensorboard = importlib.util.find_spec("tensorboard") is not None
+    monkeypatch.setenv("NNLAB_TENSORBOARD", "1" if tensorboard else "")
     ctx = run_experiment("my-experiment", scale="smoke", runs_dir=tmp_path)
     metrics = json.loads((ctx.run.path / "metrics.json").read_text())
     assert metrics["verdict.held"] in (True, False)
     assert metrics["verdict.test_acc"] == pytest.approx(metrics["result.mlp.test_acc"])
-    assert (ctx.run.path / "histories" / "mlp.csv").is_file()
+    rows = list(csv.DictReader((ctx.run.path / "histories" / "mlp.csv").open()))
+    assert len(rows) == 2  # smoke: 2 epochs, one evaluation each
+    if tensorboard:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+        events = EventAccumulator(str(ctx.run.path / "tensorboard" / "mlp"))
+        events.Reload()
+        logged = [(e.step, e.value) for e in events.Scalars("mlp/val_acc")]
+        want = [(int(r["step"]), float(r["val_acc"])) for r in rows]
+        assert [s for s, _ in logged] == [s for s, _ in want]
+        assert [v for _, v in logged] == pytest.approx([v for _, v in want], rel=1e-6)
 
 
 def test_list_json_gives_scripts_the_claims_and_settings(capsys):
