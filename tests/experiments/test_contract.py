@@ -9,6 +9,7 @@ import inspect
 import json
 import pkgutil
 import re
+import sys
 import types
 import typing
 from pathlib import Path
@@ -140,3 +141,11 @@ def test_every_experiment_states_a_claim_or_says_it_has_none():
         experiment = EXPERIMENTS.get(experiment_id)
         assert experiment.claim is None or experiment.claim.strip().endswith(".")
         assert dataclasses.is_dataclass(experiment.config)
+
+
+@pytest.mark.parametrize("experiment_id", IDS)
+def test_every_docstring_ends_with_its_measured_quick_result_and_machine(experiment_id):
+    doc = inspect.getdoc(sys.modules[EXPERIMENTS.get(experiment_id).run.__module__])
+    last = doc.strip().split("\n\n")[-1]
+    assert last.startswith("Measured on ") and "at quick scale" in last, experiment_id
+    assert " on an " in last or " on a " in last  # the machine it was measured on

@@ -21,6 +21,12 @@ Results: smoke (digits 8×8, two small CNNs and one MLP, 3 epochs) checks the pi
 (12,000 training and 5,000 test images, 2 epochs): CNN-1..5 at 96.5, 96.8, 97.1, 93.3, 97.1%
 test accuracy, the MLPs at 93.2, 93.4, 93.0, 90.1, 78.6%; a million parameters cost about 38 s
 per epoch in the CNNs against 1.6 s in the MLPs. Full: not run here.
+
+Measured on 2026-12-07 at quick scale (`nnlab run cnn-architectures`, seed 0) on an AMD EPYC with 2
+cores (AVX2 only, no native bf16), on the CPU with torch 2.13: the claim held. The best CNN reached
+97.28% test accuracy and the best MLP 93.36% (means 96.13% and 88.80%), with 0.50M parameters per
+CNN against 2.69M per MLP on average. A million parameters cost 36.6 s per epoch in the CNNs and 0.6
+s in the MLPs: a convolution weight is used at every position of the image.
 """
 
 from dataclasses import dataclass

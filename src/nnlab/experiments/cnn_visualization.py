@@ -26,6 +26,12 @@ Choices the study leaves open, made here and exposed as settings:
 Results: smoke (digits 8×8, no jitter or octaves there) and quick (20,000 images, 2 epochs,
 97.9% test accuracy): all four dreams are classified as their target with probability 1.000; at
 quick they look like thick, smooth 2s and 9s. Full: not run here.
+
+Measured on 2026-12-07 at quick scale (`nnlab run cnn-visualization`, seed 0) on an AMD EPYC with 2
+cores (AVX2 only, no native bf16), on the CPU with torch 2.13: the claim held. The trained CNN
+classifies 4 of the 4 dreamed images as their target class, with probabilities from 1.000 up (the
+claim needs every one at least 0.9). A high probability shows what excites the network, not that a
+person would read the image as that digit.
 """
 
 from dataclasses import dataclass

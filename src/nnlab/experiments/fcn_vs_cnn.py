@@ -23,6 +23,11 @@ Choices the study leaves open, made here and exposed as settings:
 Results: smoke (embedded glyphs36, 2,000 images, 3 epochs): CNN far ahead of the slow-starting
 sigmoid FCN. Quick (hand36 for the missing NIST36, 12 epochs): test accuracy CNN 80.2%, FCN
 68.4%; the CNN fits the training set (94.0%) much better than it generalises. Full: not run.
+
+Measured on 2026-12-07 at quick scale (`nnlab run fcn-vs-cnn`, seed 0) on an AMD EPYC with 2 cores
+(AVX2 only, no native bf16), on the CPU with torch 2.13: the claim held. After 12 epochs the CNN
+scored 80.11% on the test split and the FCN 68.39% (+11.7 points; the claim needs +2.0); validation
+79.31% against 66.61%, with 78,564 and 67,940 parameters.
 """
 
 from dataclasses import dataclass

@@ -18,6 +18,10 @@ Results: smoke (digits 8×8, three small MLPs, 4 epochs) only checks the pipelin
 training images, 4 epochs): test accuracy 95.8% [1000, 1000], 95.5% [1000]×3, 95.1% [1000]×5,
 91.3% [500]×7, 93.8% [500]×8 — the shallowest was the best; the deep ones had not caught up in
 4 epochs. Full: not run here.
+
+Measured on 2026-12-07 at quick scale (`nnlab run mlp-architectures`, seed 0) on an AMD EPYC with 2
+cores (AVX2 only, no native bf16), on the CPU with torch 2.13: the claim held. The shallowest MLP,
+MLP-1 1000-1000, was also the best (95.88% test accuracy). All 5 lie within 5.08 points.
 """
 
 from dataclasses import dataclass

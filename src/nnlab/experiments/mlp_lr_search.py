@@ -18,6 +18,11 @@ Choices the study leaves open, made here and exposed as settings:
 Results: smoke (digits 8×8, a 64-32 MLP, 3 epochs) checks the pipeline. Quick = full (the
 whole of MNIST; 70 s on a busy 2-core CPU): validation accuracy 96.4% at 0.001, 93.7% at 0.01,
 11.2% at 0.1 (stuck at chance, not NaN); 0.001 retrained on all 60,000 scored 97.1% on test.
+
+Measured on 2026-12-07 at quick scale (`nnlab run mlp-lr-search`, seed 0) on an AMD EPYC with 2
+cores (AVX2 only, no native bf16), on the CPU with torch 2.13: the claim held. The best learning
+rate on the validation split was 0.001, not the largest (0.1). Retrained with it, the MLP
+256-256-128-128 scored 97.35% on the test split.
 """
 
 from dataclasses import dataclass

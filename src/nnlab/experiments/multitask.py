@@ -22,6 +22,12 @@ Results: smoke (embedded glyphs with three letter groups) checks the pipeline. Q
 Fashion-MNIST, 5 epochs): single-task nets 86.6% (items) and 91.7% (groups); MTL at λ = 0.25,
 0.5, 0.75: 86.5/91.9, 86.1/91.8, 86.5/91.9%, best λ 0.75 by validation, with 235,533 parameters
 against 469,389 for the two single-task nets. Full: not run here.
+
+Measured on 2026-12-07 at quick scale (`nnlab run multitask`, seed 0) on an AMD EPYC with 2 cores
+(AVX2 only, no native bf16), on the CPU with torch 2.13: the claim held. The best MTL net with 0 < λ
+< 1 (λ = 0.75) scored 86.78% on task 1 and 91.83% on task 2, against 86.45% and 91.90% for the
+single-task nets (+0.33 and -0.07 points; the claim allows -1.00), with 235,533 parameters against
+469,389 for the two (50% fewer).
 """
 
 from collections.abc import Sequence

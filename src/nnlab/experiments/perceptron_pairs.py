@@ -26,6 +26,12 @@ Choices the study leaves open, made here and exposed as settings:
 Our results. Quick (= the study's setting on all of MNIST; about 10 s): test accuracy (1, 0)
 99.9%, (8, 3) 95.7%, (4, 9) 96.6%, (8, 7) 98.3%, (2, 9) 98.4%, after 3–9 passes, within 1.4
 points of scikit-learn's Perceptron. Smoke (glyphs): above 90% on its three letter pairs.
+
+Measured on 2026-12-07 at quick scale (`nnlab run perceptron-pairs`, seed 0) on an AMD EPYC with 2
+cores (AVX2 only, no native bf16), on the CPU with torch 2.13: the claim held. The perceptron
+learned every pair (test accuracy at least 90%): easiest (1, 0) at 99.9%, hardest (8, 3) at 95.7%;
+training accuracy exceeds test accuracy by 0.4 points on average. scikit-learn's Perceptron on the
+same images is within 3 points of ours on every pair (largest difference 1.4 points).
 """
 
 from dataclasses import dataclass

@@ -22,6 +22,12 @@ Choices the study leaves open, made here and exposed as settings:
 Our results. Quick (= the study's setting, on hand36; about 1 min): the loss fell from 236 to
 25 per image; mean validation PSNR 16.5 dB against 10.4 dB for the mean image; reconstructions
 are blurred but legible. Smoke (glyphs36, 10 epochs): 13.1 dB against 11.2 dB.
+
+Measured on 2026-12-07 at quick scale (`nnlab run scratch-autoencoder`, seed 0) on an AMD EPYC with
+2 cores (AVX2 only, no native bf16), on the CPU with torch 2.13: the claim held. The autoencoder
+learned to reconstruct: the training loss went from 236.2 to 24.7 per image, and the mean validation
+PSNR is 16.54 dB against 10.36 dB for the mean training image (+6.18 dB; the claim needs at least
++1.0).
 """
 
 from dataclasses import dataclass

@@ -35,6 +35,12 @@ accuracy 68.5% at lr 0.009, 66.8% at × 0.1 (still rising), 2.9% at × 10 (stuck
 sigmoid units saturate); test accuracy of the best 69.8%; largest gradient-check error 2e-6 over
 all 68,000 entries. hand36 is harder than NIST36 (EMNIST merges upper- and lower-case letters,
 so l, I and 1 collide). Smoke (glyphs36, 8 epochs): 33% validation accuracy at lr 0.009.
+
+Measured on 2026-12-07 at quick scale (`nnlab run scratch-mlp`, seed 0) on an AMD EPYC with 2 cores
+(AVX2 only, no native bf16), on the CPU with torch 2.13: the claim held. The study's learning rate
+was the best of the three: final validation accuracy lr x1 (68.4%) > lr x0.1 (66.8%) > lr x10
+(2.9%); the best network (lr x1) scored 70.1% on the test split. Backprop agrees with finite
+differences: the largest relative error over the checked entries is 1.7e-06 (threshold 1e-04).
 """
 
 from dataclasses import dataclass

@@ -36,6 +36,14 @@ Our results. Quick (10,000 training images, 800 iterations; about 2–4 min): so
 automobile 79.1% (test 77.5%); the 4096 batch gave the smoother loss in 16 of 16 comparisons;
 clipping at 5 acted on at most 2% of the steps, and λ 0.1 against 0.2 changed the accuracy by
 at most half a point within 800 steps. Smoke (glyphs A–J): far above chance.
+
+Measured on 2026-12-07 at quick scale (`nnlab run softmax-regression`, seed 0) on an AMD EPYC with 2
+cores (AVX2 only, no native bf16), on the CPU with torch 2.13: the claim held. The larger batch gave
+the smoother loss curve in 16 of 16 comparisons (standard deviation of the batch loss over the last
+quarter of each run, batch 4096 against 256, all else equal). The other sub-results, recorded beside
+the verdict: softmax regression learned well above chance (10%), best validation accuracy 30.5%
+(batch 256, clip 5, lr 0.001, λ 0.2; test 30.9%); binary logistic regression learned well above
+chance (50%), best validation accuracy 79.1% (batch 256, clip 5, lr 0.001, λ 0.1; test 77.5%).
 """
 
 from dataclasses import dataclass
