@@ -473,9 +473,53 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume",
         metavar="RUN",
-        help="continue an interrupted run (id or path); with --all, a book (its page's name)",
+        help="continue an interrupted run or study (id or path); with --all, a book (its "
+        "page's name)",
     )
     _runs_dir_argument(parser)
+    study = parser.add_argument_group(
+        "studies", "many ordinary runs, one study folder with mean, std and 95% intervals"
+    )
+    study.add_argument(
+        "--seeds",
+        metavar="N|LIST",
+        help="run each setting with these seeds: 5 (= 0-4), 0,3,7 or 10-14",
+    )
+    study.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="run each of these values of a setting (repeatable: the cross product); "
+        "values split on ';' instead when one holds a comma",
+    )
+    study.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="local engine: runs at once, in N spawned processes of cores // N threads each "
+        "(default 1: one after another, in this process)",
+    )
+    study.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        help="where a study's runs go: local (default) or ray, the Ray cluster at "
+        "$RAY_ADDRESS or a local instance (needs nnlab[ray]); RAY_ADDRESS set means ray",
+    )
+    study.add_argument(
+        "--cpus-per-run",
+        type=_positive_float,
+        default=1.0,
+        metavar="N",
+        help="ray: CPUs reserved (and threads used) per run (default 1)",
+    )
+    study.add_argument(
+        "--gpus-per-run",
+        type=_nonnegative_float,
+        default=0.0,
+        metavar="F",
+        help="ray: GPUs reserved per run; a fraction (0.25) lets several runs share a card",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -483,6 +527,28 @@ def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
     return int(text)
+
+
+def _positive_float(text: str) -> float:
+    """An argparse type: a number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
+def _nonnegative_float(text: str) -> float:
+    """An argparse type: a number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text!r}")
+    return value
 
 
 def _speed(args: argparse.Namespace):
@@ -496,6 +562,11 @@ def _run(args: argparse.Namespace) -> int:
     from nnlab.train import thread_limit
     from nnlab.train.distributed import join, launched_by_torchrun, leave
 
+    if (args.nproc or launched_by_torchrun()) and (args.seeds or args.grid):
+        raise ConfigError(
+            "a study does not run under torchrun / --nproc; its runs go to --workers or "
+            "--engine ray."
+        )
     if args.nproc and not launched_by_torchrun():
         return _torchrun(args)
     if launched_by_torchrun() and args.all:
@@ -535,8 +606,19 @@ def _run_limited(args: argparse.Namespace, quiet: bool) -> int:
     from nnlab.experiments import parse_assignments, resume_experiment, run_experiment
 
     progress = None if quiet else _console(stderr=True)
+    studying = bool(args.seeds or args.grid)
+    if (args.workers or args.engine) and not (studying or args.resume or args.all):
+        raise ConfigError(
+            "--workers and --engine run the runs of a study; give --seeds N and/or --grid "
+            "KEY=V1,V2 (or --resume STUDY)."
+        )
     if args.all:
         return _run_all(args, progress)
+    from nnlab.experiments import default_runs_dir
+    from nnlab.experiments.study import is_study
+
+    if studying or (args.resume and is_study(args.resume, args.out or default_runs_dir())):
+        return _run_study(args, progress)
     try:
         if args.resume:
             given = (args.experiment, args.settings, args.dataset, args.seed, args.scale)
@@ -579,6 +661,78 @@ def _run_limited(args: argparse.Namespace, quiet: bool) -> int:
         console.print(_result_table(title, rows))
     console.print(f"Report: {ctx.run.path / 'report.html'}")
     return 0
+
+
+def _engine(args: argparse.Namespace):
+    """The `EngineChoice` of --engine, --workers, --cpus-per-run and --gpus-per-run."""
+    from nnlab.experiments.study import EngineChoice
+
+    name = args.engine or ("ray" if os.environ.get("RAY_ADDRESS") else "local")
+    if name == "ray" and args.workers:
+        raise ConfigError(
+            "--workers is the local engine's; on Ray, --cpus-per-run / --gpus-per-run decide "
+            "how many runs go at once."
+        )
+    return EngineChoice(
+        name=name, workers=args.workers or 1, cpus=args.cpus_per_run, gpus=args.gpus_per_run
+    )
+
+
+def _run_study(args: argparse.Namespace, progress) -> int:
+    """`nnlab run ID --seeds N --grid K=V,...` (or --resume STUDY): the exit status is the
+    number of runs that did not end done (at most 125), 130 on Ctrl-C."""
+    from nnlab.experiments import parse_assignments
+    from nnlab.experiments.runner import settings_from
+    from nnlab.experiments.study import parse_grid, parse_seeds, resume_study, run_study
+
+    where = {
+        "engine": _engine(args),
+        "device": args.device,
+        "runs_dir": args.out,
+        "console": progress,
+        "speed": _speed(args),
+    }
+    try:
+        if args.resume:
+            given = (args.experiment, args.settings, args.dataset, args.seed, args.scale)
+            if any(given) or args.settings_file or args.seeds or args.grid:
+                raise ConfigError(
+                    "--resume STUDY continues a study with its own settings, seeds and grid; "
+                    "give only the study (and optionally --workers / --engine / --device / "
+                    "--out)."
+                )
+            outcome = resume_study(args.resume, **where)
+        else:
+            if not args.experiment:
+                raise ConfigError("name the experiment of the study (`nnlab list`).")
+            overrides = parse_assignments(args.settings)
+            if args.dataset is not None:
+                overrides["dataset"] = args.dataset
+            if args.seed is not None:
+                raise ConfigError("--seed is one run's; a study's seeds are --seeds (e.g. 0,3,7).")
+            outcome = run_study(
+                args.experiment,
+                scale=args.scale or "quick",
+                overrides=overrides,
+                file=settings_from(args.settings_file) if args.settings_file else None,
+                seeds=parse_seeds(args.seeds) if args.seeds else [0],
+                grid=parse_grid(args.grid),
+                **where,
+            )
+    except KeyboardInterrupt:
+        print("nnlab: interrupted", file=sys.stderr)
+        return 130
+    console = _console()
+    for title, rows in outcome.tables:
+        console.print(_result_table(title, rows))
+    total = len(outcome.state["cells"])
+    if outcome.failed:
+        console.print(
+            f"{outcome.failed} of {total} runs did not finish; `nnlab run --resume "
+            f"{outcome.path.name}` runs them again."
+        )
+    console.print(f"Study: {outcome.path / 'report.html'}")
+    return min(outcome.failed, 125)
 
 
 def _run_all(args: argparse.Namespace, progress) -> int:

@@ -16,7 +16,7 @@ from nnlab.experiments.context import Context
 from nnlab.experiments.runner import default_runs_dir, resume_experiment, run_experiment
 
 #: the package's own machinery, not experiments (docs is also run as `python -m`)
-_MACHINERY = {"book", "catalog", "config", "context", "docs", "kit", "runner"}
+_MACHINERY = {"book", "catalog", "config", "context", "docs", "kit", "runner", "study"}
 
 for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_") and _module.name not in _MACHINERY:

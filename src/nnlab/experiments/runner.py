@@ -70,11 +70,28 @@ def run_experiment(
         The finished run's context: `.run` (folder, metrics) and `.tables`. None on the ranks
         other than 0 of an experiment that runs on rank 0 alone (under torchrun).
     """
+    file = None if settings_file is None else settings_from(settings_file)
     return execute(
-        *create_run(
-            experiment_id, scale, overrides, device, runs_dir, console, speed, settings_file
-        )
+        *create_run(experiment_id, scale, overrides, device, runs_dir, console, speed, file)
     )
+
+
+def settings_from(settings_file: str | Path) -> tuple[str, dict]:
+    """(the file's name, its settings) of a `--config` file, read once."""
+    return str(settings_file), read_settings_file(settings_file)
+
+
+def resolve_settings(
+    experiment: Experiment,
+    scale: str,
+    overrides: Mapping[str, Any] | None,
+    file: tuple[str, dict] | None = None,
+) -> ExperimentConfig:
+    """The experiment's settings at `scale`, then `file`'s, then `overrides`, checked (the
+    dataset named too), before anything is made."""
+    cfg = resolve(experiment.config, scale, experiment.scales, overrides, file=file)
+    check_dataset(getattr(cfg, "dataset", ""))
+    return cfg
 
 
 def create_run(
@@ -85,18 +102,18 @@ def create_run(
     runs_dir: Path | None,
     console: Any,
     speed: Speed,
-    settings_file: str | Path | None = None,
+    file: tuple[str, dict] | None = None,
+    *,
+    folder: Path | None = None,
+    indexed: bool = True,
 ) -> tuple[Experiment, ExperimentConfig, Context]:
     """The settings, run folder and context of a new run (as `run_experiment`), not yet run.
 
+    `file` is a `--config` file's (name, settings); `folder` and `indexed` as for `Run.create`.
     Over several processes rank 0 makes the folder and the others get its `ShadowRun`.
     """
     experiment = EXPERIMENTS.get(experiment_id)
-    file = (
-        None if settings_file is None else (str(settings_file), read_settings_file(settings_file))
-    )
-    cfg = resolve(experiment.config, scale, experiment.scales, overrides, file=file)
-    check_dataset(getattr(cfg, "dataset", ""))
+    cfg = resolve_settings(experiment, scale, overrides, file)
     dev = resolve_device(device)
     run = _on_rank_zero(
         lambda: Run.create(
@@ -108,6 +125,8 @@ def create_run(
             claim=experiment.claim,
             scale=scale,
             device=describe_device(dev),
+            folder=folder,
+            indexed=indexed,
         )
     )
     ctx = Context(run, device=dev, seed=cfg.seed, scale=scale, console=console, speed=speed)
@@ -164,10 +183,17 @@ def check_dataset(name: str) -> None:
 
 
 def reopen_run(
-    run_ref: str, device: str | None, runs_dir: Path | None, console: Any, speed: Speed
+    run_ref: str,
+    device: str | None,
+    runs_dir: Path | None,
+    console: Any,
+    speed: Speed,
+    *,
+    indexed: bool = True,
 ) -> tuple[Experiment, ExperimentConfig, Context]:
-    """The experiment, settings and context of an interrupted or failed run, not yet resumed."""
-    run = _on_rank_zero(lambda: Run.open(run_ref, runs_dir or default_runs_dir()))
+    """The experiment, settings and context of an interrupted or failed run, not yet resumed
+    (`indexed` as for `Run.open`)."""
+    run = _on_rank_zero(lambda: Run.open(run_ref, runs_dir or default_runs_dir(), indexed))
     experiment = EXPERIMENTS.get(run.experiment)
     scale = json.loads((run.path / "run.json").read_text())["scale"]
     try:

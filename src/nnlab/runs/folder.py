@@ -52,16 +52,19 @@ class Run:
         The resolved configuration, as written to config.json.
     runs_dir : Path
         The folder holding the run folders and index.sqlite.
+
+    A run made or reopened with `indexed=False` never touches index.sqlite: a study's worker
+    runs it, and the study's driver, the index's one writer, records it.
     """
 
-    def __init__(self, path: Path, info: dict, config: dict):
+    def __init__(self, path: Path, info: dict, config: dict, indexed: bool = True):
         self.path = path
         self.runs_dir = path.parent
         self.id = path.name
         self.experiment = info["experiment"]
         self.config = config
         self._info = info
-        self._index = RunIndex(self.runs_dir / "index.sqlite")
+        self._index = RunIndex(self.runs_dir / "index.sqlite") if indexed else None
         self._started = datetime.fromisoformat(info["started"])
         self._notices: list[str] = []
         self._items: list[Item] = []
@@ -83,6 +86,8 @@ class Run:
         scale: str,
         device: str,
         claim: str | None = None,
+        folder: Path | None = None,
+        indexed: bool = True,
     ) -> "Run":
         """Make a new run folder, write config.json and run.json, and index the run as running.
 
@@ -102,6 +107,11 @@ class Run:
             What it runs on, in words, e.g. "cpu (2 threads)".
         claim : str, optional
             The claim the experiment tests (one sentence), shown with its verdict.
+        folder : Path, optional
+            An empty folder made for this run beforehand (`new_run_folder`), e.g. by a study's
+            driver so that it knows the run before the run starts; default a new one.
+        indexed : bool
+            Record the run in index.sqlite (False: the caller records it).
 
         Returns
         -------
@@ -111,7 +121,7 @@ class Run:
         config = plain(config, "config")  # refuse what JSON cannot hold before making a folder
         runs_dir = Path(runs_dir).absolute()
         now = _now()
-        path = _new_folder(runs_dir, f"{now:%Y%m%d-%H%M%S}-{experiment}")
+        path = new_run_folder(runs_dir, experiment) if folder is None else _empty(Path(folder))
         write_json(path / "config.json", config)
         info = {
             "id": path.name,
@@ -133,20 +143,21 @@ class Run:
             "host": socket.gethostname(),
         }
         write_json(path / "run.json", info)
-        run = cls(path, info, config)
+        run = cls(path, info, config, indexed)
         run._started = now
-        run._index.start(
-            id=run.id,
-            experiment=experiment,
-            config=run.config,
-            git_revision=info["git_revision"],
-            started=info["started"],
-            path=path,
-        )
+        if run._index is not None:
+            run._index.start(
+                id=run.id,
+                experiment=experiment,
+                config=run.config,
+                git_revision=info["git_revision"],
+                started=info["started"],
+                path=path,
+            )
         return run
 
     @classmethod
-    def open(cls, path_or_id: str | Path, runs_dir: Path) -> "Run":
+    def open(cls, path_or_id: str | Path, runs_dir: Path, indexed: bool = True) -> "Run":
         """Reopen an interrupted or failed run to resume it, and index it as running again.
 
         Recorded tables, figures, metrics, notes and notices start empty: the experiment records
@@ -158,6 +169,9 @@ class Run:
             The run folder, or its name (the run id) under `runs_dir`.
         runs_dir : Path
             Where to look up a run id.
+        indexed : bool
+            Claim the run in index.sqlite (False: a study's driver has claimed it, and run.json
+            alone says whether it is done).
 
         Returns
         -------
@@ -172,26 +186,9 @@ class Run:
         """
         path = _find_run(path_or_id, Path(runs_dir))
         info, config = _read_json(path / "run.json"), _read_json(path / "config.json")
-        run = cls(path, info, config)
-        index = run._index
-        try:
-            status = index.get(run.id).status  # turns a dead process's "running" into interrupted
-        except UnknownNameError:  # the index was deleted or the folder moved: index it again
-            status = info.get("status")
-            if status != "done":
-                index.start(
-                    id=run.id,
-                    experiment=run.experiment,
-                    config=config,
-                    git_revision=info.get("git_revision"),
-                    started=info["started"],
-                    path=path,
-                )
-        else:
-            # one conditional update, so two processes never both resume the same run
-            if status != "done" and not index.claim(run.id):
-                status = index.get(run.id).status
-                _refuse_resume(run, status)
+        run = cls(path, info, config, indexed)
+        # without the index, run.json says whether it is done (a study's driver claimed it)
+        status = info.get("status") if run._index is None else _claim(run, info, config, path)
         if status == "done":
             _refuse_resume(run, status)
         # the time spent in the sessions so far, not the idle time between them (a killed
@@ -352,7 +349,8 @@ class Run:
         write_json(self.path / "metrics.json", self._metrics, sort_keys=True)
         write_json(self.path / "run.json", self._info)
         write_report(self.path, self._info, self._notices, self._items, self._metrics, self.config)
-        self._index.finish(self.id, status, self._metrics, self._info["ended"])
+        if self._index is not None:
+            self._index.finish(self.id, status, self._metrics, self._info["ended"])
 
     def abandon(self, error: str) -> None:
         """Record a run that failed because its files cannot be written (a full disk).
@@ -366,7 +364,8 @@ class Run:
         self._info.update(status="failed", ended=_iso(_now()), error=error)
         with suppress(OSError):  # the index, not run.json, is what lists and resumes read
             write_json(self.path / "run.json", self._info)
-        self._index.finish(self.id, "failed", {}, self._info["ended"])
+        if self._index is not None:
+            self._index.finish(self.id, "failed", {}, self._info["ended"])
 
     def _headline_names(self) -> list[str]:
         """The metrics marked `headline`, else the first numbers recorded by `metric`, else the
@@ -377,6 +376,42 @@ class Run:
         from_tables = {n for names in self._table_metrics.values() for n in names}
         direct = [n for n in numbers if n not in from_tables]
         return (direct or numbers)[:HEADLINE_COUNT]
+
+
+def _claim(run: Run, info: dict, config: dict, path: Path) -> str:
+    """Mark the run "running" in its index (indexing it again if the index lost it); its status
+    before. Refuses a run another process is running."""
+    index = run._index
+    try:
+        status = index.get(run.id).status  # turns a dead process's "running" into interrupted
+    except UnknownNameError:  # the index was deleted or the folder moved: index it again
+        status = info.get("status")
+        if status != "done":
+            index.start(
+                id=run.id,
+                experiment=run.experiment,
+                config=config,
+                git_revision=info.get("git_revision"),
+                started=info["started"],
+                path=path,
+            )
+    else:
+        # one conditional update, so two processes never both resume the same run
+        if status != "done" and not index.claim(run.id):
+            _refuse_resume(run, index.get(run.id).status)
+    return status
+
+
+def new_run_folder(runs_dir: Path, name: str) -> Path:
+    """Make runs_dir/<YYYYmmdd-HHMMSS>-<name> now (see `_new_folder`)."""
+    return _new_folder(Path(runs_dir).absolute(), f"{_now():%Y%m%d-%H%M%S}-{name}")
+
+
+def _empty(folder: Path) -> Path:
+    """`folder` itself, absolute, when it exists and is empty (made for a run beforehand)."""
+    if not folder.is_dir() or any(folder.iterdir()):
+        raise ConfigError(f"{folder} is not an empty folder made for a new run.")
+    return folder.absolute()
 
 
 def _new_folder(runs_dir: Path, base: str) -> Path:

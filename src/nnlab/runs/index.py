@@ -354,7 +354,7 @@ class RunIndex:
     def _record(self, row: tuple) -> RunRecord:
         """A row as a RunRecord, after turning a dead process's "running" into "interrupted"."""
         (run_id, experiment, status, config, metrics, rev, started, ended, path, pid, host) = row
-        if status == "running" and host == socket.gethostname() and not _alive(pid):
+        if status == "running" and host == socket.gethostname() and not process_alive(pid):
             # only if still running, so a concurrent resume or finish is never overwritten
             self._write(
                 "UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running' "
@@ -388,7 +388,7 @@ def _check_status(status: str, allowed: tuple[str, ...]) -> None:
         raise ConfigError(f"run status must be one of {', '.join(allowed)}; got {status!r}.")
 
 
-def _alive(pid: int | None) -> bool:
+def process_alive(pid: int | None) -> bool:
     """Whether process `pid` exists on this host (a zombie counts as gone)."""
     if pid is None or pid <= 0:
         return False

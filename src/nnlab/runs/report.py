@@ -139,9 +139,9 @@ def verdict_line(info: dict) -> str | None:
     verdict = info.get("verdict")
     if not verdict:
         return None
-    outcome = {True: "Claim held.", False: "Claim did not hold."}.get(
+    outcome = verdict.get("outcome") or {True: "Claim held.", False: "Claim did not hold."}.get(
         verdict.get("held"), "No claim tested."
-    )
+    )  # a study's verdict says its own outcome ("Claim held in 4 of 5 runs.")
     return f"**{outcome}** {verdict.get('sentence', '')}".strip()
 
 
