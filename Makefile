@@ -14,7 +14,7 @@ export NNLAB_DATA := $(SHARED_DATA)
 endif
 endif
 
-.PHONY: demo test test-cpu-paths lint bench bench-peers lock clean
+.PHONY: demo test test-cpu-paths install-ray lint bench bench-peers lock clean
 
 # torch first, pinned: here that is the local CPU build; a looser spec pulls CUDA wheels.
 # PIP_CONSTRAINT (not -c) also holds the build environment's setuptools to the lock.
@@ -30,12 +30,17 @@ lock:
 	rm -rf .lock-venv && $(PY) -m venv .lock-venv
 	.lock-venv/bin/pip install -q --upgrade pip
 	.lock-venv/bin/pip install -q torch==2.13.0
-	.lock-venv/bin/pip install -q ".[dev]"
+	.lock-venv/bin/pip install -q ".[dev,ray]"
 	mkdir -p requirements
 	{ echo "# made by 'make lock' on $$(date +%F) (Python $$(.lock-venv/bin/python -V | cut -d' ' -f2)); edit pyproject.toml, not this"; \
 	  .lock-venv/bin/pip freeze --all --exclude nnlab | sed 's/+cpu$$//'; } > $(LOCK).tmp
 	mv $(LOCK).tmp $(LOCK)
 	rm -rf .lock-venv build
+
+# the optional Ray engine of studies (`--engine ray`), pinned by the lock; CI installs it so that
+# its test runs rather than skips
+install-ray: $(STAMP)
+	PIP_CONSTRAINT=$(abspath $(LOCK)) $(BIN)/pip install -q -e ".[ray]"
 
 # the first experiment at quick scale (a few minutes on a 2-core CPU); prints where its report is
 demo: $(STAMP)

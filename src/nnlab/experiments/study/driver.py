@@ -211,6 +211,7 @@ def _drive(
     save()
     in_flight: dict[concurrent.futures.Future, tuple[int, int]] = {}
     tables: list = []
+    submitting: int | None = None
     generation = 0  # the local pool's; bumped when a lost worker broke it
     bar = _Progress(console, len(state["cells"]), len(state["cells"]) - len(todo), engine.name)
     try:
@@ -221,7 +222,9 @@ def _drive(
                 spec = CellSpec(**{**spec, "speed": speed, "threads": engine.threads()})
                 bar.starting(state["cells"][i], engine.name)
                 save()
+                submitting = i  # the in-process engine runs it right here
                 in_flight[engine.submit(spec)] = (i, generation)
+                submitting = None
             finished, _ = concurrent.futures.wait(
                 in_flight, return_when=concurrent.futures.FIRST_COMPLETED
             )
@@ -242,7 +245,8 @@ def _drive(
                 bar.ended(cell)
                 save()
     except KeyboardInterrupt:
-        for i, _ in in_flight.values():
+        stopped = [i for i, _ in in_flight.values()]
+        for i in stopped + ([submitting] if submitting is not None else []):
             cell = state["cells"][i]
             result = read_result(runs_dir / cell["run"])
             if result is not None:
