@@ -131,3 +131,22 @@ def test_resuming_a_book_that_is_not_there_lists_the_books(tmp_path, capsys):
     assert "No book 'book-x'" in err and "Latest: book-20261206-101500-quick." in err
     assert main(["run", "--all", "--resume", "book-x", "--scale", "full"]) == 2
     assert "at its own scale and seed" in capsys.readouterr().err
+
+
+def test_a_book_over_seeds_runs_each_experiment_as_a_study(fakes, tmp_path, capsys):
+    chosen = [fakes["book-fine"], fakes["book-no-data"]]
+    page, entries = run_all("smoke", experiments=chosen, runs_dir=tmp_path, seeds=[0, 1, 2])
+    fine, no_data = entries
+    assert fine.row["status"] == "done" and fine.row["verdict"] == "held in 3 of 3"
+    assert no_data.row["status"] == "failed"  # every run of it failed; the book went on
+    study = tmp_path / fine.row["href"].split("/")[0]
+    seeds = sorted(RunIndex(tmp_path / "index.sqlite").get(c["run"]).config["seed"]
+                   for c in json.loads((study / "study.json").read_text())["cells"])  # fmt: skip
+    assert seeds == [0, 1, 2]
+    html = page.read_text()
+    assert f'href="{fine.row["href"]}"' in html and "held in 3 of 3" in html
+    assert "1 done" in html and "1 failed" in html
+    (state,) = tmp_path.glob("book-*-smoke.json")
+    again, entries = resume_book(state.stem, runs_dir=tmp_path)  # done study kept
+    assert entries[0].row["href"] == fine.row["href"]
+    assert len(list(tmp_path.glob("*-study"))) == 2

@@ -5,7 +5,8 @@ scale, ...) is marked failed on the page and the next one runs; Ctrl-C stops the
 page still lists what ran. Beside the page, `book-<time>-<scale>.json`
 records which run is which experiment's, after every start, so `resume_book` (`nnlab run --all
 --resume BOOK`) keeps the finished runs, resumes the unfinished ones from their checkpoints and
-runs the rest.
+runs the rest. With seeds (`nnlab run --all --seeds 5`) each experiment is a study instead
+(`nnlab.experiments.study`), and its row shows mean ± interval and how often the claim held.
 """
 
 import json
@@ -20,8 +21,10 @@ from nnlab.experiments.catalog import EXPERIMENTS, Experiment, in_catalogue_orde
 from nnlab.experiments.config import ExperimentConfig
 from nnlab.experiments.context import Context
 from nnlab.experiments.runner import create_run, default_runs_dir, execute, reopen_run
+from nnlab.experiments.study import IN_TURN, EngineChoice, resume_study, run_study
 from nnlab.runs import BookEntry, RunIndex, write_book_html
 from nnlab.runs.atomic import write_json
+from nnlab.runs.study import book_row
 from nnlab.train import DEFAULT_SPEED, Speed
 
 
@@ -34,6 +37,8 @@ def run_all(
     runs_dir: Path | None = None,
     console: Any = None,
     speed: Speed = DEFAULT_SPEED,
+    seeds: Sequence[int] | None = None,
+    engine: EngineChoice = IN_TURN,
 ) -> tuple[Path, list[BookEntry]]:
     """Run `experiments` (default: all, in the catalogue's order) and write the book page.
 
@@ -47,6 +52,10 @@ def run_all(
         Settings every experiment has, for all of them, e.g. {"seed": 1}.
     device, runs_dir, console, speed
         As for `run_experiment`.
+    seeds : sequence of int, optional
+        Run each experiment as a study over these seeds (then `overrides` hold no seed).
+    engine : EngineChoice
+        Where a study's runs go.
 
     Returns
     -------
@@ -59,9 +68,10 @@ def run_all(
         "scale": scale,
         "overrides": dict(overrides or {}),
         "experiments": [e.id for e in chosen],
+        "seeds": list(seeds) if seeds else None,
         "runs": {},
     }
-    return _write_book(book, runs_dir or default_runs_dir(), device, console, speed)
+    return _write_book(book, runs_dir or default_runs_dir(), device, console, speed, engine)
 
 
 def resume_book(
@@ -71,6 +81,7 @@ def resume_book(
     runs_dir: Path | None = None,
     console: Any = None,
     speed: Speed = DEFAULT_SPEED,
+    engine: EngineChoice = IN_TURN,
 ) -> tuple[Path, list[BookEntry]]:
     """Finish an interrupted book: keep its done runs, resume the others, run the rest.
 
@@ -79,8 +90,8 @@ def resume_book(
     ref : str
         The book's name ("book-20261206-101500-quick"), its page or its .json, in `runs_dir`
         or as a path.
-    device, runs_dir, console, speed
-        As for `run_all`; the scale, seed and experiments are the book's own.
+    device, runs_dir, console, speed, engine
+        As for `run_all`; the scale, seeds and experiments are the book's own.
 
     Returns
     -------
@@ -90,11 +101,11 @@ def resume_book(
     runs_dir = runs_dir or default_runs_dir()
     path = _find_book(ref, runs_dir)
     book = json.loads(path.read_text())
-    return _write_book(book, path.parent, device, console, speed)
+    return _write_book(book, path.parent, device, console, speed, engine)
 
 
 def _write_book(
-    book: dict, runs_dir: Path, device, console, speed: Speed
+    book: dict, runs_dir: Path, device, console, speed: Speed, engine: EngineChoice
 ) -> tuple[Path, list[BookEntry]]:
     """Run each of the book's experiments that has no done run yet; write its page and state."""
     state = runs_dir / f"{book['name']}.json"
@@ -112,6 +123,10 @@ def _write_book(
             if console is not None:
                 console.rule(f"[{number}/{len(chosen)}] {experiment.id}: {experiment.title}")
             section = entries.setdefault(experiment.study_title, [])
+            if book.get("seeds"):
+                section.append(_study_one(experiment, book, runs_dir, device, console, speed,
+                                          engine, started))  # fmt: skip
+                continue
             run_id = book["runs"].get(experiment.id)
             if run_id and not (runs_dir / run_id / "run.json").is_file():
                 run_id = None  # its folder was deleted: run it anew
@@ -170,6 +185,41 @@ def _run_one(
         ctx.say(f"{experiment_id} failed: {error_text}")
     finally:  # an interrupted run is listed too (the index says "interrupted")
         section.append(BookEntry(experiment_id, ctx.run.id, error_text))
+
+
+def _study_one(
+    experiment: Experiment,
+    book: dict,
+    runs_dir: Path,
+    device,
+    console,
+    speed: Speed,
+    engine: EngineChoice,
+    started: Callable[[str, str], None],
+) -> BookEntry:
+    """One experiment of a book over seeds: its study (kept when done, else resumed or run)."""
+    where = {"engine": engine, "device": device, "runs_dir": runs_dir, "console": console,
+             "speed": speed}  # fmt: skip
+    name = book["runs"].get(experiment.id)
+    try:
+        if name and (runs_dir / name / "study.json").is_file():
+            state = json.loads((runs_dir / name / "study.json").read_text())
+            if any(c["status"] != "done" for c in state["cells"]):
+                resume_study(name, **where)
+            elif console is not None:
+                console.print(f"{experiment.id} is done in study {name}: kept")
+        else:
+            name = run_study(
+                experiment.id,
+                scale=book["scale"],
+                overrides=book["overrides"],
+                seeds=book["seeds"],
+                on_start=lambda folder: started(experiment.id, folder.name),
+                **where,
+            ).path.name
+    except NnlabError as error:  # refused before its study began
+        return BookEntry(experiment.id, None, str(error))
+    return BookEntry(experiment.id, None, None, book_row(runs_dir / name))
 
 
 def _status(runs_dir: Path, run_id: str) -> str | None:

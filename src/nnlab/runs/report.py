@@ -447,11 +447,14 @@ class BookEntry:
         Its run in the runs folder; None when it never started.
     error : str or None
         Why it failed, if it did.
+    row : dict, optional
+        The page's row, given whole: a study's (`nnlab.runs.study.book_row`) instead of a run's.
     """
 
     label: str
     run_id: str | None = None
     error: str | None = None
+    row: dict | None = None
 
 
 def write_book_html(
@@ -480,7 +483,12 @@ def write_book_html(
     for heading, entries in sections:
         rows = []
         for entry in entries:
-            row = _run_row(runs_dir, index.get(entry.run_id)) if entry.run_id else dict(_UNSTARTED)
+            if entry.row is not None:
+                row = dict(entry.row)
+            elif entry.run_id:
+                row = _run_row(runs_dir, index.get(entry.run_id))
+            else:
+                row = dict(_UNSTARTED)
             row |= {"label": entry.label, "error": entry.error}
             counts[row["status"]] = counts.get(row["status"], 0) + 1
             seconds += row.pop("seconds") or 0.0

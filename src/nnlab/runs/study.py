@@ -25,7 +25,15 @@ from nnlab.runs.aggregate import (
     summarize_metrics,
 )
 from nnlab.runs.atomic import write_json
-from nnlab.runs.report import Figure, Note, Table, format_value, write_report
+from nnlab.runs.report import (
+    HEADLINE_COUNT,
+    Figure,
+    Note,
+    Table,
+    format_duration,
+    format_value,
+    write_report,
+)
 from nnlab.runs.tables import is_number, row_keys, write_csv
 
 #: columns of a history worth a curve, loss first, in the order they are looked for
@@ -176,6 +184,30 @@ def write_study_report(folder: Path, state: dict) -> list[tuple[str, list[dict]]
     return [("Summary", [{k: v for k, v in row.items()} for row in summary_rows])]
 
 
+def book_row(folder: Path) -> dict:
+    """A study's row on a book page (`nnlab run --all --seeds N`): its report, whether every run
+    finished, how often the claim held, and its headline numbers as mean ± half-width."""
+    state = _read_json(folder / "study.json")
+    cells = read_cells(folder, state)
+    done = [c for c in cells if c.done]
+    held, tested = held_count([c.held for c in done])
+    summaries = summarize_metrics([c.metrics for c in done])
+    headline = [(k, format_summary(summaries[k])) for k in _headline_keys(cells) if k in summaries]
+    seconds = sum(c.info.get("seconds") or 0.0 for c in cells)
+    status = "done" if len(done) == len(cells) else "failed"
+    return {
+        "href": f"{folder.name}/report.html",
+        "title": f"{state.get('title', '')}: {len(done)} of {len(cells)} runs done",
+        "status": status,
+        "duration": format_duration(seconds),
+        "seconds": seconds,
+        "headline": headline[:HEADLINE_COUNT],
+        "verdict": f"held in {held} of {tested}" if tested else "no claim",
+        "verdict_class": "st-done" if tested and held == tested else
+        "st-failed" if tested and not held else "muted",
+    }  # fmt: skip
+
+
 # -- the parts of the report ---------------------------------------------------------------------
 
 
@@ -186,7 +218,7 @@ def _method_note(state: dict) -> str:
     what = f"over the settings {varied}, each " if grid else ""
     return (
         f"Every run of `{state['experiment']}` at {state['scale']} scale {what}with seeds "
-        f"{_seed_text(seeds)} ({len(seeds)} per setting). A number is shown as mean ± the "
+        f"{seed_text(seeds)} ({len(seeds)} per setting). A number is shown as mean ± the "
         f"half-width of its {CONFIDENCE:.0%} confidence interval over the seeds: Student's "
         "t-interval (scipy.stats.t, n − 1 degrees of freedom), which assumes the seeds' "
         "results scatter roughly normally; std is the sample standard deviation. The CSV files "
@@ -194,7 +226,8 @@ def _method_note(state: dict) -> str:
     )
 
 
-def _seed_text(seeds: Sequence[int]) -> str:
+def seed_text(seeds: Sequence[int]) -> str:
+    """ "0–4" for a run of three or more consecutive seeds, else "0, 3, 7": for headings."""
     if list(seeds) == list(range(seeds[0], seeds[0] + len(seeds))) and len(seeds) > 2:
         return f"{seeds[0]}–{seeds[-1]}"
     return ", ".join(str(s) for s in seeds)

@@ -3,6 +3,7 @@ ordinary run, fanned out on an engine (this process, local workers, Ray), summar
 study folder with intervals, verdict counts and paired differences (`nnlab.runs.study`)."""
 
 from nnlab.experiments.study.driver import (
+    IN_TURN,
     EngineChoice,
     StudyOutcome,
     find_study,
@@ -13,6 +14,7 @@ from nnlab.experiments.study.driver import (
 from nnlab.experiments.study.plan import parse_grid, parse_seeds
 
 __all__ = [
+    "IN_TURN",
     "EngineChoice",
     "StudyOutcome",
     "find_study",

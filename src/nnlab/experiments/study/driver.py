@@ -13,7 +13,7 @@ import json
 import os
 import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +47,10 @@ class EngineChoice:
     gpus: float = 0.0
 
 
+#: cells one after another in this process (`--workers 1`, no --engine)
+IN_TURN = EngineChoice()
+
+
 @dataclass(frozen=True)
 class StudyOutcome:
     """A finished (or stopped) study: its folder and each cell's final status."""
@@ -69,11 +73,12 @@ def run_study(
     file: tuple[str, dict] | None = None,
     seeds: Sequence[int] = (0,),
     grid: Mapping[str, Sequence[str]] | None = None,
-    engine: EngineChoice = EngineChoice(),
+    engine: EngineChoice = IN_TURN,
     device: str | None = None,
     runs_dir: Path | None = None,
     console: Any = None,
     speed: Speed = DEFAULT_SPEED,
+    on_start: Callable[[Path], None] | None = None,
 ) -> StudyOutcome:
     """Run every (grid point, seed) of an experiment as an ordinary run, and write the study.
 
@@ -91,6 +96,8 @@ def run_study(
         Setting -> values (as given on the command line); their cross product.
     engine : EngineChoice
         Where the cells run.
+    on_start : callable, optional
+        Told the study folder as soon as it exists (a book records it, to resume it).
 
     Returns
     -------
@@ -101,6 +108,8 @@ def run_study(
     cells = plan_cells(experiment, scale, overrides, seeds, grid, file)  # refused before any run
     runs_dir = Path(runs_dir or default_runs_dir()).absolute()
     folder = new_run_folder(runs_dir, f"{experiment.id}-study")
+    if on_start is not None:
+        on_start(folder)
     state = {
         "kind": "study",
         "name": folder.name,
@@ -134,7 +143,7 @@ def run_study(
 def resume_study(
     ref: str,
     *,
-    engine: EngineChoice = EngineChoice(),
+    engine: EngineChoice = IN_TURN,
     device: str | None = None,
     runs_dir: Path | None = None,
     console: Any = None,
