@@ -738,39 +738,48 @@ def _run_study(args: argparse.Namespace, progress) -> int:
 def _run_all(args: argparse.Namespace, progress) -> int:
     """`nnlab run --all`: the whole book; exit status 1 when an experiment did not finish."""
     from nnlab.experiments.book import resume_book, run_all
+    from nnlab.experiments.study import parse_seeds
     from nnlab.runs import RunIndex
 
-    if args.experiment or args.settings or args.dataset or args.settings_file:
+    if args.experiment or args.settings or args.dataset or args.settings_file or args.grid:
         raise ConfigError(
             "--all runs every experiment with its own settings at one --scale; give no ID, "
-            "--set, --config or --dataset with it (only --scale, --seed, --device, --out, or "
-            "--resume BOOK)."
+            "--set, --config, --grid or --dataset with it (only --scale, --seed or --seeds, "
+            "--device, --out, --workers / --engine, or --resume BOOK)."
         )
-    if args.resume and (args.scale or args.seed is not None):
+    if args.resume and (args.scale or args.seed is not None or args.seeds):
         raise ConfigError(
-            "--all --resume BOOK finishes a book at its own scale and seed; give no --scale or "
-            "--seed with it."
+            "--all --resume BOOK finishes a book at its own scale and seeds; give no --scale, "
+            "--seed or --seeds with it."
         )
+    if args.seed is not None and args.seeds:
+        raise ConfigError("--seed and --seeds both given; a book over seeds takes --seeds.")
     where = {
         "device": args.device,
         "runs_dir": args.out,
         "console": progress,
         "speed": _speed(args),
+        "engine": _engine(args),
     }
     if args.resume:
         page, entries = resume_book(args.resume, **where)
     else:
         seed = None if args.seed is None else {"seed": args.seed}
-        page, entries = run_all(args.scale or "quick", overrides=seed, **where)
+        seeds = parse_seeds(args.seeds) if args.seeds else None
+        page, entries = run_all(args.scale or "quick", overrides=seed, seeds=seeds, **where)
     index = RunIndex(page.parent / "index.sqlite")
     table = _table("experiment", "status", "duration", "name")
     unfinished = 0
     for entry in entries:
         record = index.get(entry.run_id) if entry.run_id else None
-        status = record.status if record else "failed"
+        if entry.row is not None:  # a study
+            status, duration = entry.row["status"], entry.row["duration"]
+            name = f"{entry.row['href'].split('/')[0]} (claim {entry.row['verdict']})"
+        else:
+            status = record.status if record else "failed"
+            duration = _duration(record) if record else ""
+            name = entry.run_id or entry.error
         unfinished += status != "done"
-        duration = _duration(record) if record else ""
-        name = entry.run_id or entry.error
         table.add_row(entry.label, _styled(status, _RUN_STYLE[status]), duration, name)
     console = _console()
     console.print(table)
@@ -848,6 +857,26 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "refs",
+        nargs="+",
+        metavar="RUN",
+        help="runs (ids or folders) and studies (names or folders); two or more columns in all, "
+        "a study over a grid giving one per setting",
+    )
+    _runs_dir_argument(parser)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from nnlab.experiments import default_runs_dir
+    from nnlab.runs.compare import write_comparison
+
+    page = write_comparison(args.refs, args.out or default_runs_dir())
+    _console().print(f"Comparison: {page}")
+    return 0
+
+
 COMMANDS: list[Command] = [
     Command(
         ("list",),
@@ -858,6 +887,12 @@ COMMANDS: list[Command] = [
     Command(("models",), "list the model architectures nnlab can build by name", _models),
     Command(("run",), "run an experiment into a run folder with its report", _run, _run_arguments),
     Command(("runs",), "list the recorded runs and their status", _runs, _runs_arguments),
+    Command(
+        ("compare",),
+        "put runs and studies side by side on one page: differing settings, metrics, curves",
+        _compare,
+        _compare_arguments,
+    ),
     Command(
         ("report",),
         "write runs/index.html, linking every run's report",

@@ -3,8 +3,10 @@ the numbers of the same runs started one by one."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -100,3 +102,30 @@ def test_a_ray_study_on_a_local_instance_gives_the_same_runs(one_by_one, tmp_pat
     pids = {json.loads((tmp_path / c["run"] / "run.json").read_text())["pid"]
             for c in outcome.state["cells"]}  # fmt: skip
     assert os.getpid() not in pids  # the runs ran in Ray's worker processes
+
+
+def test_a_killed_worker_is_replaced_and_its_run_resumed(one_by_one, tmp_path):
+    env = {**os.environ, "NNLAB_CACHE": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "nnlab", "run", EXPERIMENT, "--scale", "smoke",
+           "--seeds", "0,1", "--workers", "2", "--out", str(tmp_path)]  # fmt: skip
+    driver = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    killed = None
+    deadline = time.monotonic() + 120
+    while killed is None and time.monotonic() < deadline and driver.poll() is None:
+        for info_file in tmp_path.glob(f"*-{EXPERIMENT}/run.json"):
+            info = json.loads(info_file.read_text())
+            if info["status"] == "running" and info["pid"] != driver.pid:
+                os.kill(info["pid"], signal.SIGKILL)  # a worker dies in the middle of a run
+                killed = info_file.parent.name
+                break
+        time.sleep(0.02)
+    out, err = driver.communicate(timeout=300)
+    assert killed is not None, "no run was caught running"
+    assert driver.returncode == 0, err.decode()
+    (study,) = tmp_path.glob("*-study")
+    cells = json.loads((study / "study.json").read_text())["cells"]
+    assert max(c["attempts"] for c in cells) == 2  # tried again in a fresh pool
+    state = json.loads((study / "study.json").read_text())
+    got = _cell_metrics(study)
+    for seed in SEEDS:  # the resumed run reaches the numbers of an uninterrupted one
+        _same(got[seed], one_by_one[seed], state["engine"]["threads"])

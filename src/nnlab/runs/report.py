@@ -509,7 +509,7 @@ def run_seconds(rec, info: dict | None = None) -> float | None:
     """The time a run spent running (its sessions, without the gaps between them); None while
     it has not ended. `info` is its run.json, read when not given."""
     if info is None:
-        info = _read_json(Path(rec.path) / "run.json")
+        info = read_json_object(Path(rec.path) / "run.json")
     seconds = info.get("seconds")
     if seconds is None and rec.ended:  # a run.json without it: from the index's times
         start, end = datetime.fromisoformat(rec.started), datetime.fromisoformat(rec.ended)
@@ -520,7 +520,7 @@ def run_seconds(rec, info: dict | None = None) -> float | None:
 def _run_row(runs_dir: Path, rec) -> dict:
     """What the index and book pages show of one run, with a link relative to `runs_dir`."""
     folder = Path(rec.path)
-    info = _read_json(folder / "run.json")
+    info = read_json_object(folder / "run.json")
     target = folder / "report.html" if (folder / "report.html").exists() else folder
     seconds = run_seconds(rec, info)
     return {
@@ -549,7 +549,7 @@ def _verdict_word(info: dict) -> str | None:
     return {True: "held", False: "did not hold"}.get(verdict.get("held"), "no claim")
 
 
-def _read_json(path: Path) -> dict:
+def read_json_object(path: Path) -> dict:
     """A JSON file's dict, or {} when it is missing or unreadable (the index still lists it)."""
     try:
         value = json.loads(path.read_text(encoding="utf-8"))

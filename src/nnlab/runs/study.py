@@ -8,7 +8,6 @@ interval per step), figures/ and report.md / report.html.
 """
 
 import csv
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from nnlab.runs.report import (
     Table,
     format_duration,
     format_value,
+    read_json_object,
     write_report,
 )
 from nnlab.runs.tables import is_number, row_keys, write_csv
@@ -74,8 +74,8 @@ def read_cells(folder: Path, state: dict) -> list[CellRun]:
                 cell.get("run"),
                 cell["status"],
                 run_folder,
-                _read_json(run_folder / "run.json") if run_folder else {},
-                _read_json(run_folder / "metrics.json") if run_folder else {},
+                read_json_object(run_folder / "run.json") if run_folder else {},
+                read_json_object(run_folder / "metrics.json") if run_folder else {},
             )
         )
     return cells
@@ -187,7 +187,7 @@ def write_study_report(folder: Path, state: dict) -> list[tuple[str, list[dict]]
 def book_row(folder: Path) -> dict:
     """A study's row on a book page (`nnlab run --all --seeds N`): its report, whether every run
     finished, how often the claim held, and its headline numbers as mean ± half-width."""
-    state = _read_json(folder / "study.json")
+    state = read_json_object(folder / "study.json")
     cells = read_cells(folder, state)
     done = [c for c in cells if c.done]
     held, tested = held_count([c.held for c in done])
@@ -529,11 +529,3 @@ def _cell(text: str | None):
         except ValueError:
             pass
     return text
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
