@@ -449,7 +449,8 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         "--threads",
         type=_positive_int,
         metavar="N",
-        help="torch and BLAS threads of this run (default: torch's, one per core)",
+        help="torch and BLAS threads of this run, or of each run of a study (default: torch's, "
+        "one per core; a study's workers: cores // N each)",
     )
     parser.add_argument(
         "--nproc",
@@ -674,7 +675,11 @@ def _engine(args: argparse.Namespace):
             "how many runs go at once."
         )
     return EngineChoice(
-        name=name, workers=args.workers or 1, cpus=args.cpus_per_run, gpus=args.gpus_per_run
+        name=name,
+        workers=args.workers or 1,
+        cpus=args.cpus_per_run,
+        gpus=args.gpus_per_run,
+        threads=args.threads,
     )
 
 

@@ -110,6 +110,7 @@ def test_a_study_records_every_run_summarises_it_and_goes_on_past_a_failure(nois
     for cell in state["cells"]:  # each run is an ordinary one, indexed by the driver
         record = by_id[cell["run"]]
         assert record.status == cell["status"] and record.config["seed"] == cell["seed"]
+        assert record.experiment == noisy.id
         assert record.config["gain"] == float(cell["setting"]["gain"])
     metrics = json.loads((outcome.path / "metrics.json").read_text())
     done = [_score(_Config(gain=2.0, seed=s)) for s in (0, 1, 2)]

@@ -38,13 +38,15 @@ from nnlab.train import DEFAULT_SPEED, Speed
 @dataclass(frozen=True)
 class EngineChoice:
     """Where the cells run: `name` "local" (with `workers` processes) or "ray" (at `address`,
-    `cpus` and `gpus` reserved per cell)."""
+    `cpus` and `gpus` reserved per cell); `threads` per cell, when given, instead of the
+    engine's share of the cores (`--threads`)."""
 
     name: str = "local"
     workers: int = 1
     address: str | None = None
     cpus: float = 1.0
     gpus: float = 0.0
+    threads: int | None = None
 
 
 #: cells one after another in this process (`--workers 1`, no --engine)
@@ -215,7 +217,8 @@ def _drive(
         cpus=choice.cpus,
         gpus=choice.gpus,
     )
-    state["engine"] = {"name": engine.name, "slots": engine.slots, "threads": engine.threads()}
+    threads = choice.threads or engine.threads()
+    state["engine"] = {"name": engine.name, "slots": engine.slots, "threads": threads}
     save = _saver(folder, state)
     save()
     in_flight: dict[concurrent.futures.Future, tuple[int, int]] = {}
@@ -228,7 +231,7 @@ def _drive(
             while todo and len(in_flight) < engine.slots:
                 i = todo.pop(0)
                 spec = _start(state["cells"][i], cells[i], state, runs_dir, index, revision)
-                spec = CellSpec(**{**spec, "speed": speed, "threads": engine.threads()})
+                spec = CellSpec(**{**spec, "speed": speed, "threads": threads})
                 bar.starting(state["cells"][i], engine.name)
                 save()
                 submitting = i  # the in-process engine runs it right here
@@ -283,7 +286,9 @@ def _kept(cell: dict, runs_dir: Path, index: RunIndex) -> bool:
     try:
         index.get(result.run_id)
     except UnknownNameError:
-        _index_start(index, result.run_id, result.info, result.config, runs_dir)
+        _index_start(
+            index, result.info["experiment"], result.run_id, result.info, result.config, runs_dir
+        )
         _record(index, cell, result)
     cell["status"] = "done"
     return True
@@ -300,6 +305,7 @@ def _start(
     info = read_result(run_folder)
     _index_start(
         index,
+        state["experiment"],
         run_folder.name,
         {"git_revision": revision, "started": _now()} if info is None else info.info,
         planned.config,
@@ -317,10 +323,13 @@ def _start(
     }
 
 
-def _index_start(index: RunIndex, run_id: str, info: dict, config: dict, runs_dir: Path) -> None:
+def _index_start(
+    index: RunIndex, experiment: str, run_id: str, info: dict, config: dict, runs_dir: Path
+) -> None:
+    """Index a cell's run as running in this process (the driver's)."""
     index.start(
         id=run_id,
-        experiment=info.get("experiment") or run_id.split("-", 2)[-1],
+        experiment=experiment,
         config=config,
         git_revision=info.get("git_revision"),
         started=info.get("started") or _now(),

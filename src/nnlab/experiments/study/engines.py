@@ -8,7 +8,6 @@ import concurrent.futures
 import multiprocessing
 import os
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
 
 from nnlab.errors import ConfigError, NnlabError
 from nnlab.experiments.study.cell import CellSpec, run_cell
@@ -112,8 +111,7 @@ class RayEngine:
             except ConnectionError as exc:
                 raise NnlabError(
                     f"cannot reach the Ray cluster at {address}: {exc}. Start it (`ray start "
-                    "--head` on the head node) or leave out --ray-address / RAY_ADDRESS for a "
-                    "local instance."
+                    "--head` on the head node), or unset RAY_ADDRESS for a local instance."
                 ) from None
         self.cpus, self.gpus = cpus, gpus
         self._task = ray.remote(
@@ -166,8 +164,3 @@ def make_engine(
     if name != "local":
         raise ConfigError(f"--engine {name!r}: choose local or ray.")
     return InProcessEngine(console) if workers == 1 else LocalEngine(workers)
-
-
-def with_threads(spec: CellSpec, engine) -> CellSpec:
-    """`spec` with the engine's threads per cell."""
-    return replace(spec, threads=engine.threads())
