@@ -510,14 +510,12 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     study.add_argument(
         "--cpus-per-run",
         type=_positive_float,
-        default=1.0,
         metavar="N",
         help="ray: CPUs reserved (and threads used) per run (default 1)",
     )
     study.add_argument(
         "--gpus-per-run",
         type=_nonnegative_float,
-        default=0.0,
         metavar="F",
         help="ray: GPUs reserved per run; a fraction (0.25) lets several runs share a card",
     )
@@ -674,11 +672,16 @@ def _engine(args: argparse.Namespace):
             "--workers is the local engine's; on Ray, --cpus-per-run / --gpus-per-run decide "
             "how many runs go at once."
         )
+    if name == "local" and (args.cpus_per_run is not None or args.gpus_per_run is not None):
+        raise ConfigError(
+            "--cpus-per-run and --gpus-per-run reserve Ray resources; add --engine ray, or use "
+            "--workers N (and --threads) on this machine."
+        )
     return EngineChoice(
         name=name,
         workers=args.workers or 1,
-        cpus=args.cpus_per_run,
-        gpus=args.gpus_per_run,
+        cpus=args.cpus_per_run or 1.0,
+        gpus=args.gpus_per_run or 0.0,
         threads=args.threads,
     )
 

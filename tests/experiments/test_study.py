@@ -217,6 +217,8 @@ def test_the_cli_exit_status_counts_the_failed_runs(noisy, tmp_path, capsys):
     assert main(["run", noisy.id, "--workers", "2", *out]) == 2  # no study asked for
     assert "--seeds" in capsys.readouterr().err
     assert main(["run", noisy.id, "--seeds", "2", "--seed", "1", *out]) == 2
+    assert main(["run", noisy.id, "--seeds", "2", "--gpus-per-run", "0.5", *out]) == 2
+    assert "--engine ray" in capsys.readouterr().err
     assert main(["run", noisy.id, "--grid", "gain=1,x", *out]) == 2
     assert "gain=x" in capsys.readouterr().err
     assert len(list(tmp_path.glob("*-study"))) == 1  # refused studies made no folder
