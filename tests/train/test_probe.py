@@ -38,6 +38,7 @@ def test_a_probe_on_cached_features_trains_the_head_as_on_the_images():
             optimizer=torch.optim.SGD(head.parameters(), lr=0.1, momentum=0.9),
             transform=probe.transform,
             device="cpu",
+            precision="fp32",  # the cached features are float32
         )
         test = evaluate(probe.trainable, probe.inputs(val), transform=probe.transform)
         results.append((head.weight.detach().clone(), history, test, model))
