@@ -11,6 +11,7 @@ import pytest
 
 
 def _nproc_run(tmp_path, experiment: str, *args: str):
+    tmp_path = tmp_path / "nproc"  # apart from smoke_run's tmp_path/runs
     env = {**os.environ, "OMP_NUM_THREADS": "1", "NNLAB_CACHE": str(tmp_path / "cache")}
     cmd = [sys.executable, "-m", "nnlab", "run", experiment, "--scale", "smoke", "--nproc", "2",
            *args, "--out", str(tmp_path / "runs")]  # fmt: skip
