@@ -819,6 +819,7 @@ def _runs_arguments(parser: argparse.ArgumentParser) -> None:
 def _runs(args: argparse.Namespace) -> int:
     from nnlab.experiments import default_runs_dir
     from nnlab.runs import RunIndex
+    from nnlab.runs.study import study_rows
 
     runs_dir = args.out or default_runs_dir()
     console = _console()
@@ -831,6 +832,13 @@ def _runs(args: argparse.Namespace) -> int:
         status = _styled(r.status, _RUN_STYLE.get(r.status, ""))
         table.add_row(r.id, r.experiment, status, _local_time(r.started), _duration(r))
     console.print(table)
+    studies = [r for r in study_rows(runs_dir) if args.experiment in (None, r["experiment"])]
+    if studies:
+        table = _table("study", "experiment", "status", "claim", "run time")
+        for row in studies:
+            status = _styled(row["status"], _RUN_STYLE.get(row["status"], ""))
+            table.add_row(row["id"], row["experiment"], status, row["verdict"], row["duration"])
+        console.print(table)
     console.print(f"Reports: {runs_dir}/<name>/report.html; `nnlab report` writes an index.")
     return 0
 
@@ -861,7 +869,9 @@ def _report(args: argparse.Namespace) -> int:
             f"no runs folder at {runs_dir}; run an experiment first (`nnlab run ID`) or give "
             f"--out DIR."
         )
-    _console().print(f"Index of runs: {write_index_html(runs_dir)}")
+    from nnlab.runs.study import study_rows
+
+    _console().print(f"Index of runs: {write_index_html(runs_dir, study_rows(runs_dir))}")
     return 0
 
 

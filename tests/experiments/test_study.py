@@ -221,4 +221,9 @@ def test_the_cli_exit_status_counts_the_failed_runs(noisy, tmp_path, capsys):
     assert "--engine ray" in capsys.readouterr().err
     assert main(["run", noisy.id, "--grid", "gain=1,x", *out]) == 2
     assert "gain=x" in capsys.readouterr().err
-    assert len(list(tmp_path.glob("*-study"))) == 1  # refused studies made no folder
+    (study,) = tmp_path.glob("*-study")  # refused studies made no folder
+    assert main(["runs", *out]) == 0
+    assert study.name in capsys.readouterr().out
+    assert main(["report", *out]) == 0
+    index = (tmp_path / "index.html").read_text()
+    assert f'href="{study.name}/report.html"' in index and "held in 1 of 2" in index

@@ -10,6 +10,7 @@ import base64
 import json
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -409,13 +410,15 @@ def write_report(folder: Path, info: dict, notices, items, metrics: dict, config
 # -- the index of all runs -----------------------------------------------------------------------
 
 
-def write_index_html(runs_dir: Path) -> Path:
+def write_index_html(runs_dir: Path, studies: Sequence[dict] = ()) -> Path:
     """Write runs_dir/index.html: one row per run, newest first, linking each report.
 
     Parameters
     ----------
     runs_dir : Path
         The folder holding the runs and index.sqlite.
+    studies : sequence of dict
+        The studies' rows (`nnlab.runs.study.study_rows`), listed above the runs.
 
     Returns
     -------
@@ -424,7 +427,11 @@ def write_index_html(runs_dir: Path) -> Path:
     """
     runs_dir = Path(runs_dir)
     rows = [_run_row(runs_dir, rec) for rec in RunIndex(runs_dir / "index.sqlite").runs()]
-    page = _env().get_template("index.html.j2").render(runs=rows, folder=str(runs_dir.resolve()))
+    page = (
+        _env()
+        .get_template("index.html.j2")
+        .render(runs=rows, studies=list(studies), folder=str(runs_dir.resolve()))
+    )
     path = runs_dir / "index.html"
     write_text(path, page)
     return path

@@ -208,6 +208,19 @@ def book_row(folder: Path) -> dict:
     }  # fmt: skip
 
 
+def study_rows(runs_dir: Path) -> list[dict]:
+    """Every study folder in `runs_dir`, newest first, as `book_row` shows it (plus its name,
+    experiment and scale), for the runs' index page and `nnlab runs`."""
+    rows = []
+    for path in sorted(Path(runs_dir).glob("*/study.json"), reverse=True):
+        state = read_json_object(path)
+        if state.get("cells"):
+            rows.append(book_row(path.parent) | {"id": path.parent.name,
+                        "experiment": state.get("experiment", ""),
+                        "scale": state.get("scale", "")})  # fmt: skip
+    return rows
+
+
 # -- the parts of the report ---------------------------------------------------------------------
 
 
