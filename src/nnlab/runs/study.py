@@ -506,9 +506,20 @@ def _info(state: dict, cells: Sequence[CellRun], groups: dict[str, list[CellRun]
         "ended": state.get("ended"),
         "seconds": seconds,
         "verdict": verdict,
-        "device": f"{engine.get('name', '')} engine, {engine.get('slots', '')} at once, "
-        f"{engine.get('threads') or 'default'} threads per run",
+        "device": _engine_text(engine, state.get("device")),
+        "host": (state.get("driver") or {}).get("host"),
+        "machine": state.get("machine") or {},
+        "git_revision": state.get("git_revision"),
     }
+
+
+def _engine_text(engine: dict, device: str | None) -> str:
+    """ "local engine: 2 runs at once, 1 thread each, on the default device"."""
+    threads = engine.get("threads")
+    each = f"{threads} thread{'s' * (threads != 1)} each" if threads else "default threads"
+    where = f"on {device}" if device else "on the default device"
+    at_once = f"{engine.get('slots', '?')} run(s) at once"
+    return f"{engine.get('name', '?')} engine: {at_once}, {each}, {where}"
 
 
 def _config(state: dict) -> dict:

@@ -30,7 +30,7 @@ from nnlab.runs import RunIndex
 from nnlab.runs.atomic import write_json
 from nnlab.runs.folder import new_run_folder
 from nnlab.runs.index import process_alive
-from nnlab.runs.machine import git_revision
+from nnlab.runs.machine import git_revision, machine_facts
 from nnlab.runs.study import write_study_report
 from nnlab.train import DEFAULT_SPEED, Speed
 
@@ -207,7 +207,12 @@ def _drive(
     runs_dir = folder.parent
     index = RunIndex(runs_dir / "index.sqlite")
     revision = git_revision()
-    state.update(driver={"pid": os.getpid(), "host": socket.gethostname()}, ended=None)
+    state.update(
+        driver={"pid": os.getpid(), "host": socket.gethostname()},
+        ended=None,
+        git_revision=revision,
+        machine=machine_facts(),
+    )
     todo = [i for i, cell in enumerate(state["cells"]) if not _kept(cell, runs_dir, index)]
     engine = make_engine(
         choice.name,
