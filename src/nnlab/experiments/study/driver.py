@@ -269,7 +269,8 @@ def _drive(
             if result is not None:
                 _record(index, cell, result)
         if console is not None:
-            console.print(f"Continue this study with: nnlab run --resume {state['name']}")
+            out = "" if runs_dir == default_runs_dir().absolute() else f" --out {runs_dir}"
+            console.print(f"Continue this study with: nnlab run --resume {state['name']}{out}")
         raise
     finally:
         bar.close()
