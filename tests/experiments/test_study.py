@@ -208,6 +208,14 @@ def test_a_killed_driver_leaves_a_study_that_resumes(monkeypatch, tmp_path):
     assert metrics["result.m.score.mean"] == pytest.approx(1.0)
 
 
+def test_the_ray_engine_without_ray_is_refused_before_any_folder(noisy, tmp_path, monkeypatch,
+                                                                  capsys):  # fmt: skip
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if nnlab[ray] were not installed
+    assert main(["run", noisy.id, "--seeds", "2", "--engine", "ray", "--out", str(tmp_path)]) == 2
+    assert 'pip install "nnlab[ray]"' in capsys.readouterr().err
+    assert not list(tmp_path.glob("*"))
+
+
 def test_the_cli_exit_status_counts_the_failed_runs(noisy, tmp_path, capsys):
     out = ["--out", str(tmp_path)]
     code = main(["run", noisy.id, "--scale", "full", "--seeds", "3", "--set", "fail_seed=2", *out])

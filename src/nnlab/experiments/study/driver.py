@@ -109,6 +109,7 @@ def run_study(
     overrides, grid = dict(overrides or {}), {k: list(v) for k, v in (grid or {}).items()}
     cells = plan_cells(experiment, scale, overrides, seeds, grid, file)  # refused before any run
     runs_dir = Path(runs_dir or default_runs_dir()).absolute()
+    started = _start_engine(engine, console)  # refused (no Ray, no cluster) before any folder
     folder = new_run_folder(runs_dir, f"{experiment.id}-study")
     if on_start is not None:
         on_start(folder)
@@ -139,7 +140,7 @@ def run_study(
             for c in cells
         ],  # fmt: skip
     }
-    return _drive(state, folder, cells, engine, console, speed)
+    return _drive(state, folder, cells, *started, console, speed)
 
 
 def resume_study(
@@ -182,7 +183,7 @@ def resume_study(
         raise ConfigError(f"{folder / 'study.json'} does not match its own plan; start anew.")
     if device is not None:
         state["device"] = device
-    return _drive(state, folder, cells, engine, console, speed)
+    return _drive(state, folder, cells, *_start_engine(engine, console), console, speed)
 
 
 def find_study(ref: str, runs_dir: Path) -> Path:
@@ -200,8 +201,27 @@ def is_study(ref: str, runs_dir: Path) -> bool:
     return any((f / "study.json").is_file() for f in (Path(ref), Path(runs_dir) / str(ref)))
 
 
+def _start_engine(choice: EngineChoice, console) -> tuple[Any, int | None]:
+    """The engine `choice` names, started, and the threads of each cell (`--threads` first)."""
+    engine = make_engine(
+        choice.name,
+        choice.workers,
+        console,
+        address=choice.address,
+        cpus=choice.cpus,
+        gpus=choice.gpus,
+    )
+    return engine, choice.threads or engine.threads()
+
+
 def _drive(
-    state: dict, folder: Path, cells: list[Cell], choice: EngineChoice, console, speed: Speed
+    state: dict,
+    folder: Path,
+    cells: list[Cell],
+    engine,
+    threads: int | None,
+    console,
+    speed: Speed,
 ) -> StudyOutcome:
     """Run each cell not yet done on the engine, record it, and write the study's files."""
     runs_dir = folder.parent
@@ -214,15 +234,6 @@ def _drive(
         machine=machine_facts(),
     )
     todo = [i for i, cell in enumerate(state["cells"]) if not _kept(cell, runs_dir, index)]
-    engine = make_engine(
-        choice.name,
-        choice.workers,
-        console,
-        address=choice.address,
-        cpus=choice.cpus,
-        gpus=choice.gpus,
-    )
-    threads = choice.threads or engine.threads()
     state["engine"] = {"name": engine.name, "slots": engine.slots, "threads": threads}
     save = _saver(folder, state)
     save()
@@ -268,6 +279,8 @@ def _drive(
             result = read_result(runs_dir / cell["run"])
             if result is not None:
                 _record(index, cell, result)
+            else:  # stopped before its worker began it
+                cell["status"] = "interrupted"
         if console is not None:
             out = "" if runs_dir == default_runs_dir().absolute() else f" --out {runs_dir}"
             console.print(f"Continue this study with: nnlab run --resume {state['name']}{out}")
