@@ -42,7 +42,7 @@ def _noisy(cfg, ctx):
         marker.touch()
         raise KeyboardInterrupt
     ctx.table("result", [{"model": "m", "score": _score(cfg), "name": cfg.name}])
-    ctx.verdict(cfg.seed % 2 == 0, "Even seeds hold.", score=_score(cfg))
+    ctx.verdict(cfg.seed % 2 == 0, "Even seeds hold.", score=_score(cfg), big=cfg.gain > 1)
 
 
 @pytest.fixture
@@ -124,6 +124,7 @@ def test_a_study_records_every_run_summarises_it_and_goes_on_past_a_failure(nois
         pytest.approx(high),
     )
     assert metrics["gain=1/verdict.held.count"] == 2 and metrics["gain=1/verdict.held.n"] == 3
+    assert (metrics["gain=2/verdict.big.count"], metrics["gain=1/verdict.big.count"]) == (3, 0)
     # gain 2 minus gain 1, seed by seed: 0.5 exactly, every seed
     diff = "gain=2 - gain=1/result.m.score"
     assert metrics[f"{diff}.mean"] == pytest.approx(0.5) and metrics[f"{diff}.n"] == 3

@@ -104,13 +104,26 @@ def study_metrics(cells: Sequence[CellRun]) -> dict:
     for label, runs in groups.items():
         for key, summary in summarize_metrics([c.metrics for c in runs]).items():
             out.update(summary.metrics(prefixed(label, key)))
-        held, tested = held_count([c.held for c in runs])
-        out[prefixed(label, "verdict.held.count")] = held
-        out[prefixed(label, "verdict.held.n")] = tested
+        for key, (true, n) in true_counts([c.metrics for c in runs]).items():
+            out[prefixed(label, f"{key}.count")] = true
+            out[prefixed(label, f"{key}.n")] = n
     for (label, key), diff in differences(groups).items():
         out.update(diff.summary.metrics(f"{label}/{key}"))
         out[f"{label}/{key}.p_value"] = diff.p_value
     return out
+
+
+def true_counts(runs: Sequence[dict]) -> dict[str, tuple[int, int]]:
+    """For every yes/no metric (`verdict.held`, `verdict.control_equal`, ...): (how many runs
+    say true, how many have it)."""
+    counts: dict[str, list[int]] = {}
+    for metrics in runs:
+        for key, value in metrics.items():
+            if isinstance(value, bool):
+                count = counts.setdefault(key, [0, 0])
+                count[0] += value
+                count[1] += 1
+    return {key: (true, n) for key, (true, n) in counts.items()}
 
 
 def differences(groups: dict[str, list[CellRun]]) -> dict:
@@ -266,13 +279,15 @@ def _summary_rows(groups: dict[str, list[CellRun]], grid: list[str]) -> list[dic
         row["runs done"] = len(runs)
         row["claim held"] = f"{held} of {tested}" if tested else "no claim"
         summaries = summarize_metrics([c.metrics for c in runs])
+        yes_no = true_counts([c.metrics for c in runs])
         for key in keys:
             summary = summaries.get(key)
-            row[key] = (
-                ""
-                if summary is None
-                else (summary.mean if summary.std == 0 else format_summary(summary))
-            )
+            if key in yes_no:
+                row[key] = "{} of {}".format(*yes_no[key])
+            elif summary is not None:
+                row[key] = summary.mean if summary.std == 0 else format_summary(summary)
+            else:
+                row[key] = ""
         rows.append(row)
     return rows
 
