@@ -16,9 +16,13 @@ from scipy import stats
 from nnlab.cli import main
 from nnlab.errors import ConfigError
 from nnlab.experiments import EXPERIMENTS, Experiment, ExperimentConfig
+from nnlab.experiments.study import cell as cell_module
 from nnlab.experiments.study import parse_grid, parse_seeds, resume_study, run_study
+from nnlab.experiments.study.cell import CellSpec, run_cell
 from nnlab.experiments.study.plan import plan_cells
 from nnlab.runs import RunIndex
+from nnlab.runs.folder import new_run_folder
+from nnlab.train import Speed
 
 
 @dataclass
@@ -147,6 +151,32 @@ def test_ctrl_c_stops_a_study_and_resume_keeps_done_runs(noisy, tmp_path):
     assert [c["run"] for c in cells[:2]] == [c["run"] for c in first[:2]]  # kept; resumed
     assert cells[1]["attempts"] == 2 and cells[0]["attempts"] == 1
     assert len(RunIndex(tmp_path / "index.sqlite").runs()) == 3
+
+
+def test_a_run_its_worker_could_not_open_fails_alone(noisy, tmp_path, monkeypatch):
+    real = cell_module.create_run
+
+    def refuse_seed_1(experiment, scale, overrides, *args, **kwargs):
+        if overrides["seed"] == 1:
+            raise ConfigError("this worker cannot open the run")
+        return real(experiment, scale, overrides, *args, **kwargs)
+
+    monkeypatch.setattr(cell_module, "create_run", refuse_seed_1)
+    outcome = run_study(noisy.id, scale="full", seeds=[0, 1, 2], runs_dir=tmp_path)
+    assert [c["status"] for c in outcome.state["cells"]] == ["done", "failed", "done"]
+    assert "cannot open the run" in outcome.state["cells"][1]["error"]
+    index = RunIndex(tmp_path / "index.sqlite")
+    assert index.get(outcome.state["cells"][1]["run"]).status == "failed"
+
+
+def test_a_run_left_half_made_by_a_lost_worker_starts_anew_in_its_folder(noisy, tmp_path):
+    folder = new_run_folder(tmp_path, noisy.id)
+    (folder / "config.json").write_text("{")  # the worker died before run.json
+    spec = CellSpec(noisy.id, "full", {"seed": 2}, None, str(folder), None, Speed(), None)
+    result = run_cell(spec)
+    assert result.status == "done" and result.run_id == folder.name
+    assert result.config["seed"] == 2
+    assert result.metrics["result.m.score"] == _score(_Config(seed=2))
 
 
 _KILLED_DRIVER = """

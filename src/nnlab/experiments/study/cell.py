@@ -6,6 +6,7 @@ process, in a spawned worker process and as a Ray task on another machine.
 """
 
 import json
+import shutil
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,7 @@ def run_cell(spec: CellSpec, console=None) -> CellResult:
                 str(folder), spec.device, folder.parent, console, spec.speed, indexed=False
             )
         else:
+            _empty_again(folder)
             opened = create_run(
                 spec.experiment,
                 spec.scale,
@@ -88,6 +90,14 @@ def run_cell(spec: CellSpec, console=None) -> CellResult:
     result = read_result(folder)
     assert result is not None  # execute always ends by writing run.json
     return result
+
+
+def _empty_again(folder: Path) -> None:
+    """Clear what a run whose worker died while making it left (its config.json, no run.json):
+    nothing of a run exists before its run.json, so it starts anew in the same folder."""
+    if folder.is_dir() and any(folder.iterdir()):
+        shutil.rmtree(folder)
+    folder.mkdir(exist_ok=True)
 
 
 def read_result(folder: Path) -> CellResult | None:

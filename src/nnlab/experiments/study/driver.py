@@ -268,7 +268,10 @@ def _drive(
                     if engine.name == "local" and cell["attempts"] <= RETRIES:
                         todo.insert(0, i)  # resumed from its checkpoints
                         continue
-                    result = _lost(cell, runs_dir, exc)
+                    why = f"its worker was lost {cell['attempts']} time(s) (killed, or OOM)"
+                    result = _failed(cell, runs_dir, f"{why}: {type(exc).__name__}: {exc}")
+                except Exception as exc:  # refused before its run began (e.g. an old run.json)
+                    result = _failed(cell, runs_dir, f"{type(exc).__name__}: {exc}")
                 _record(index, cell, result)
                 bar.ended(cell)
                 save()
@@ -364,12 +367,8 @@ def _record(index: RunIndex, cell: dict, result: CellResult) -> None:
     cell.update(status=result.status, error=result.error, verdict=verdict.get("held"))
 
 
-def _lost(cell: dict, runs_dir: Path, exc: BaseException) -> CellResult:
-    """A cell whose worker was lost every time it was tried: failed, with why."""
-    error = (
-        f"its worker was lost {cell['attempts']} time(s) (killed, or out of memory): "
-        f"{type(exc).__name__}: {exc}"
-    )
+def _failed(cell: dict, runs_dir: Path, error: str) -> CellResult:
+    """A cell that failed outside its run (its worker lost, or its run not opened), with why."""
     found = read_result(runs_dir / cell["run"])
     info = {**(found.info if found else {}), "error": error}
     return CellResult(cell["run"], "failed", error, info, found.metrics if found else {})

@@ -36,7 +36,10 @@ class InProcessEngine:
 
     def submit(self, spec: CellSpec) -> concurrent.futures.Future:
         future: concurrent.futures.Future = concurrent.futures.Future()
-        future.set_result(run_cell(spec, self.console))  # Ctrl-C propagates to the driver
+        try:
+            future.set_result(run_cell(spec, self.console))
+        except Exception as exc:  # as a worker's would; Ctrl-C propagates to the driver
+            future.set_exception(exc)
         return future
 
     def threads(self) -> int | None:
